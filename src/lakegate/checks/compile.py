@@ -1,0 +1,649 @@
+"""Compile checks to sqlglot expression trees.
+
+Each check becomes a :class:`Compiled` piece:
+
+* ``aggregates`` - named aggregate expressions; the evaluator puts the
+  aggregates of every check of a dataset into ONE ``SELECT`` (one scan),
+  sharing identical ones (``COUNT(*)`` is computed once);
+* ``queries`` - queries that need a pass of their own (duplicate keys,
+  orphan foreign keys, the most common value, custom SQL);
+* ``failure`` - for row-level checks, a predicate that is TRUE exactly when
+  a row fails (never NULL), used both for counting and for quarantining rows;
+* ``evaluate`` - turns the fetched values into a :class:`CheckResult`.
+
+Identifiers are quoted and literals are built with ``exp.convert``, so no user
+string is ever pasted into SQL text. User SQL (``expression``, ``custom_sql``)
+is parsed by sqlglot and checked before it is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from lakegate.checks import model as m
+from lakegate.checks.results import CheckResult
+from lakegate.errors import ConfigError, InputDataError
+
+SAMPLE_SIZE = 5
+ROWS = "rows"  # the shared COUNT(*) aggregate every evaluation carries
+
+Values = Mapping[str, Any]
+QueryRows = Mapping[str, list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a check is compiled against.
+
+    Attributes:
+        table: The engine's name for the dataset (a view or table).
+        columns: ``{column: type}`` of the dataset, in the engine's types.
+        refs: ``{relationships 'to' value: engine table name}`` for parent datasets.
+        now: Reference time for freshness (timezone-aware, UTC).
+        dialect: sqlglot dialect used to parse user SQL.
+    """
+
+    table: str
+    columns: Mapping[str, exp.DataType]
+    refs: Mapping[str, str] = field(default_factory=dict)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    dialect: str = "duckdb"
+
+    def column(self, name: str, check_id: str) -> exp.Column:
+        """A quoted reference to ``name``.
+
+        Raises:
+            InputDataError: The dataset has no such column (with close matches).
+        """
+        if name not in self.columns:
+            close = difflib.get_close_matches(name, list(self.columns), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise InputDataError(
+                f"check {check_id!r} reads column {name!r}, which the data does not have"
+                f"{hint} (columns: {', '.join(self.columns)})"
+            )
+        return exp.column(name, quoted=True)
+
+    def source(self) -> exp.Table:
+        return exp.to_table(exp.to_identifier(self.table, quoted=True).sql(), dialect=self.dialect)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A check compiled for one dataset (see the module docstring)."""
+
+    check: m.Check
+    aggregates: dict[str, exp.Expr]
+    evaluate: Callable[[Values, QueryRows], CheckResult]
+    queries: dict[str, exp.Query] = field(default_factory=dict)
+    failure: exp.Expr | None = None
+
+
+def _count_if(predicate: exp.Expr) -> exp.Expr:
+    return exp.CountIf(this=predicate)
+
+
+def _samples(value: exp.Expr, predicate: exp.Expr) -> exp.Expr:
+    """The SAMPLE_SIZE smallest values among failing rows (bounded memory, deterministic)."""
+    return exp.Filter(
+        this=exp.Min(this=value, expressions=[exp.Literal.number(SAMPLE_SIZE)]),
+        expression=exp.Where(this=predicate),
+    )
+
+
+def _distinct_samples(values: Any) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for v in values or ():
+        if v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def _mostly_passes(failing: int, evaluated: int, mostly: float) -> bool:
+    """Great Expectations' rule: the passing share of evaluated rows is >= mostly."""
+    if evaluated == 0:
+        return True
+    return (evaluated - failing) / evaluated >= mostly
+
+
+def _row_check(
+    check: m.Check,
+    failure: exp.Expr,
+    evaluated: exp.Expr,
+    sample: exp.Expr,
+    mostly: float,
+    note: str | None = None,
+) -> Compiled:
+    aggregates = {
+        "failing": _count_if(failure),
+        "evaluated": evaluated,
+        "samples": _samples(sample, failure),
+    }
+
+    def evaluate(values: Values, _: QueryRows) -> CheckResult:
+        failing, total = int(values["failing"] or 0), int(values["evaluated"] or 0)
+        return CheckResult(
+            check=check,
+            passed=_mostly_passes(failing, total, mostly),
+            observed=failing,
+            failing_rows=failing,
+            evaluated_rows=total,
+            samples=_distinct_samples(values["samples"]),
+            note=note,
+        )
+
+    return Compiled(check, aggregates, evaluate, failure=failure)
+
+
+def _not_null(c: exp.Expr) -> exp.Expr:
+    return exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))
+
+
+# ----------------------------------------------------------------------------- types
+
+# Engine types each logical type accepts without a per-row cast.
+_ACCEPTS: dict[m.LogicalType, set[Any]] = {  # values: exp.DataType.Type members
+    m.LogicalType.STRING: set(exp.DataType.TEXT_TYPES),
+    m.LogicalType.INTEGER: set(exp.DataType.INTEGER_TYPES),
+    m.LogicalType.NUMBER: set(exp.DataType.NUMERIC_TYPES),
+    m.LogicalType.BOOLEAN: {exp.DataType.Type.BOOLEAN},
+    m.LogicalType.DATE: {exp.DataType.Type.DATE, exp.DataType.Type.DATE32},
+    m.LogicalType.TIMESTAMP: {
+        exp.DataType.Type.TIMESTAMP,
+        exp.DataType.Type.TIMESTAMPTZ,
+        exp.DataType.Type.TIMESTAMP_S,
+        exp.DataType.Type.TIMESTAMP_MS,
+        exp.DataType.Type.TIMESTAMP_NS,
+        exp.DataType.Type.DATETIME,
+        exp.DataType.Type.TIMESTAMPNTZ,
+        exp.DataType.Type.TIMESTAMPLTZ,
+    },
+    m.LogicalType.ARRAY: {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST},
+    m.LogicalType.OBJECT: {exp.DataType.Type.STRUCT, exp.DataType.Type.MAP, exp.DataType.Type.JSON},
+    m.LogicalType.DECIMAL: set(),
+}
+
+
+def engine_type(column_type: m.ColumnType) -> exp.DataType:
+    """The engine-neutral SQL type a contract type is stored as (timestamps are UTC)."""
+    name = column_type.name
+    if name is m.LogicalType.DECIMAL:
+        precision, scale = column_type.precision or 38, column_type.scale or 0
+        return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+    simple = {
+        m.LogicalType.STRING: "VARCHAR",
+        m.LogicalType.INTEGER: "BIGINT",
+        m.LogicalType.NUMBER: "DOUBLE",
+        m.LogicalType.BOOLEAN: "BOOLEAN",
+        m.LogicalType.DATE: "DATE",
+        m.LogicalType.TIMESTAMP: "TIMESTAMPTZ",
+    }
+    if name not in simple:
+        raise ValueError(f"{name} has no scalar engine type")
+    return exp.DataType.build(simple[name])
+
+
+def type_accepts(column_type: m.ColumnType, physical: exp.DataType) -> bool:
+    """True when values of engine type ``physical`` are ``column_type`` as they are."""
+    if column_type.name is m.LogicalType.DECIMAL:
+        if not physical.is_type(exp.DataType.Type.DECIMAL):
+            return False
+        params = [int(p.name) for p in physical.expressions if p.name.isdigit()]
+        if len(params) != 2 or column_type.precision is None:
+            return column_type.precision is None and physical.is_type(exp.DataType.Type.DECIMAL)
+        p, s = params
+        want_p, want_s = column_type.precision, column_type.scale or 0
+        return s <= want_s and p - s <= want_p - want_s
+    return physical.this in _ACCEPTS[column_type.name]
+
+
+def _type_failure(check: m.TypeCheck, c: exp.Expr, physical: exp.DataType) -> exp.Expr:
+    if check.type.name in (m.LogicalType.ARRAY, m.LogicalType.OBJECT):
+        return _not_null(c)  # a non-nested column cannot hold nested values
+    target = engine_type(check.type)
+    cast = exp.TryCast(this=c.copy(), to=target)
+    lost: exp.Expr = exp.Is(this=cast, expression=exp.Null())
+    if physical.this not in exp.DataType.TEXT_TYPES:
+        # A numeric or temporal value must survive the round trip (1.5 -> 2 is a failure).
+        back = exp.Cast(this=cast.copy(), to=physical.copy())
+        lost = exp.or_(lost, exp.NEQ(this=back, expression=c.copy()))
+    return exp.and_(_not_null(c), exp.paren(lost, copy=False))
+
+
+# ----------------------------------------------------------------------------- compilers
+
+
+def _compile_not_null(check: m.NotNull, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    failure = exp.Is(this=c, expression=exp.Null())
+    return _row_check(
+        check, failure, exp.Count(this=exp.Star()), c, check.mostly, note="evaluated over all rows"
+    )
+
+
+def _compile_type(check: m.TypeCheck, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    physical = scope.columns[check.column]
+    if type_accepts(check.type, physical):
+        failure: exp.Expr = exp.false()
+        note = f"stored as {physical.sql(scope.dialect)}"
+    else:
+        failure = _type_failure(check, c, physical)
+        note = f"stored as {physical.sql(scope.dialect)}; each value cast to {check.type}"
+    return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly, note=note)
+
+
+def _compile_accepted_values(check: m.AcceptedValues, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    values = [exp.convert(v) for v in check.values if v is not None]
+    failure = (
+        exp.and_(_not_null(c), exp.Not(this=exp.In(this=c.copy(), expressions=values)))
+        if values
+        else _not_null(c)
+    )
+    return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly)
+
+
+def _compile_range(check: m.Range, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    outside: list[exp.Expr] = []
+    if check.min is not None:
+        low = exp.convert(check.min)
+        outside.append(
+            exp.LTE(this=c.copy(), expression=low)
+            if check.strict_min
+            else exp.LT(this=c.copy(), expression=low)
+        )
+    if check.max is not None:
+        high = exp.convert(check.max)
+        outside.append(
+            exp.GTE(this=c.copy(), expression=high)
+            if check.strict_max
+            else exp.GT(this=c.copy(), expression=high)
+        )
+    failure = (
+        exp.and_(_not_null(c), exp.paren(exp.or_(*outside), copy=False)) if outside else exp.false()
+    )
+    return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly)
+
+
+def _as_text(c: exp.Expr, scope: Scope, column: str) -> exp.Expr:
+    if scope.columns[column].this in exp.DataType.TEXT_TYPES:
+        return c.copy()
+    return exp.Cast(this=c.copy(), to=exp.DataType.build("VARCHAR"))
+
+
+def _compile_regex(check: m.Regex, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    try:
+        re.compile(check.pattern)
+    except re.error as exc:
+        raise ConfigError(
+            f"check {check.id!r}: invalid regular expression {check.pattern!r}: {exc}"
+        ) from None
+    matches = exp.RegexpLike(
+        this=_as_text(c, scope, check.column), expression=exp.Literal.string(check.pattern)
+    )
+    failure = exp.and_(_not_null(c), exp.Not(this=matches))
+    return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly)
+
+
+def _compile_length(check: m.Length, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    length = exp.Length(this=_as_text(c, scope, check.column))
+    outside: list[exp.Expr] = []
+    if check.min is not None:
+        outside.append(exp.LT(this=length.copy(), expression=exp.convert(check.min)))
+    if check.max is not None:
+        outside.append(exp.GT(this=length.copy(), expression=exp.convert(check.max)))
+    failure = (
+        exp.and_(_not_null(c), exp.paren(exp.or_(*outside), copy=False)) if outside else exp.false()
+    )
+    return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly)
+
+
+def parse_condition(sql: str, scope: Scope, check_id: str) -> exp.Expr:
+    """Parse a user's SQL boolean expression and check that it only reads columns.
+
+    Raises:
+        ConfigError: The text is not one SQL expression, or holds a subquery or
+            a statement.
+        InputDataError: It names a column the data lacks.
+    """
+    try:
+        parsed = sqlglot.parse_one(sql, read=scope.dialect, into=exp.Condition)
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"check {check_id!r}: cannot parse expression {sql!r}: {exc}") from None
+    if parsed.find(exp.Query, exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
+        raise ConfigError(f"check {check_id!r}: an expression may not hold a query or statement")
+    for col in parsed.find_all(exp.Column):
+        if col.table:
+            raise ConfigError(f"check {check_id!r}: use bare column names, not {col.sql()!r}")
+        col.replace(scope.column(col.name, check_id))
+    return parsed
+
+
+def _compile_expression(check: m.Expression, scope: Scope) -> Compiled:
+    condition = parse_condition(check.expression, scope, check.id)
+    failure = exp.Not(this=exp.Coalesce(this=exp.paren(condition), expressions=[exp.true()]))
+    columns = sorted({c.name for c in condition.find_all(exp.Column)})
+    sample: exp.Expr = (
+        exp.Struct(
+            expressions=[
+                exp.PropertyEQ(
+                    this=exp.to_identifier(n, quoted=True), expression=exp.column(n, quoted=True)
+                )
+                for n in columns
+            ]
+        )
+        if columns
+        else exp.Literal.number(1)
+    )
+    return _row_check(
+        check,
+        failure,
+        exp.Count(this=exp.Star()),
+        sample,
+        check.mostly,
+        note="evaluated over all rows; a null result passes",
+    )
+
+
+def _duplicates_query(keys: Sequence[exp.Column], scope: Scope) -> exp.Query:
+    present = exp.or_(*[_not_null(k) for k in keys])
+    key_value: exp.Expr = (
+        keys[0].copy()
+        if len(keys) == 1
+        else exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.to_identifier(k.name, quoted=True), expression=k.copy())
+                for k in keys
+            ]
+        )
+    )
+    groups = (
+        exp.select(
+            key_value.as_("k", quoted=True), exp.Count(this=exp.Star()).as_("n", quoted=True)
+        )
+        .from_(scope.source())
+        .where(present)
+        .group_by(*[k.copy() for k in keys])
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+        .subquery("d")
+    )
+    k, n = exp.column("k", quoted=True), exp.column("n", quoted=True)
+    return exp.select(
+        exp.Count(this=exp.Star()),
+        exp.Sum(this=n),
+        exp.Min(this=k, expressions=[exp.Literal.number(SAMPLE_SIZE)]),
+    ).from_(groups)
+
+
+def _unique_result(check: m.Check, values: Values, rows: QueryRows) -> CheckResult:
+    keys, dup_rows, samples = rows["duplicates"][0]
+    return CheckResult(
+        check=check,
+        passed=int(keys) == 0,
+        observed={"duplicate_keys": int(keys), "duplicate_rows": int(dup_rows or 0)},
+        failing_rows=int(dup_rows or 0),
+        evaluated_rows=int(values["evaluated"] or 0),
+        samples=_distinct_samples(samples),
+        note="failing rows count every row holding a duplicated key, not only the extra copies",
+    )
+
+
+def _compile_unique(check: m.Unique, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    return Compiled(
+        check,
+        {"evaluated": exp.Count(this=c)},
+        lambda values, rows: _unique_result(check, values, rows),
+        queries={"duplicates": _duplicates_query([c], scope)},
+    )
+
+
+def _compile_unique_combination(check: m.UniqueCombination, scope: Scope) -> Compiled:
+    keys = [scope.column(name, check.id) for name in check.keys]
+    present = exp.or_(*[_not_null(k) for k in keys])
+    return Compiled(
+        check,
+        {"evaluated": _count_if(present)},
+        lambda values, rows: _unique_result(check, values, rows),
+        queries={"duplicates": _duplicates_query(keys, scope)},
+    )
+
+
+def _compile_relationships(check: m.Relationships, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    if check.to not in scope.refs:
+        raise InputDataError(f"check {check.id!r}: parent dataset {check.to!r} is not bound")
+    parent = exp.to_table(exp.to_identifier(scope.refs[check.to], quoted=True).sql()).as_(
+        "parent", quoted=True
+    )
+    child_col = exp.column(check.column, table="child", quoted=True)
+    match = (
+        exp.select(exp.Literal.number(1))
+        .from_(parent)
+        .where(
+            exp.EQ(this=exp.column(check.field, table="parent", quoted=True), expression=child_col)
+        )
+    )
+    orphans = (
+        exp.select(
+            exp.Count(this=exp.Star()),
+            exp.Min(this=child_col.copy(), expressions=[exp.Literal.number(SAMPLE_SIZE)]),
+        )
+        .from_(scope.source().as_("child", quoted=True))
+        .where(exp.and_(_not_null(child_col), exp.Not(this=exp.Exists(this=match))))
+    )
+
+    def evaluate(values: Values, rows: QueryRows) -> CheckResult:
+        failing, samples = rows["orphans"][0]
+        return CheckResult(
+            check,
+            passed=int(failing) == 0,
+            observed=int(failing),
+            failing_rows=int(failing),
+            evaluated_rows=int(values["evaluated"]),
+            samples=_distinct_samples(samples),
+            note="failing rows count child rows whose value is missing in the parent",
+        )
+
+    return Compiled(check, {"evaluated": exp.Count(this=c)}, evaluate, queries={"orphans": orphans})
+
+
+def _compile_row_count(check: m.RowCount, scope: Scope) -> Compiled:
+    def evaluate(values: Values, _: QueryRows) -> CheckResult:
+        n = int(values[ROWS])
+        ok = (check.min is None or n >= check.min) and (check.max is None or n <= check.max)
+        return CheckResult(check, passed=ok, observed=n)
+
+    return Compiled(check, {ROWS: exp.Count(this=exp.Star())}, evaluate)
+
+
+def _compile_null_rate(check: m.NullRate, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+
+    def evaluate(values: Values, _: QueryRows) -> CheckResult:
+        total, present = int(values[ROWS]), int(values["present"])
+        rate = (total - present) / total if total else 0.0
+        return CheckResult(
+            check,
+            passed=rate <= check.max_rate,
+            observed=round(rate, 6),
+            failing_rows=total - present,
+            evaluated_rows=total,
+        )
+
+    return Compiled(
+        check, {ROWS: exp.Count(this=exp.Star()), "present": exp.Count(this=c)}, evaluate
+    )
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    raise InputDataError(f"freshness needs a date or timestamp column, got {value!r}")
+
+
+def _compile_freshness(check: m.Freshness, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    physical = scope.columns[check.column]
+    if physical.this not in exp.DataType.TEMPORAL_TYPES:
+        raise InputDataError(
+            f"check {check.id!r}: freshness needs a date or timestamp column; "
+            f"{check.column!r} is {physical.sql(scope.dialect)}"
+        )
+
+    def evaluate(values: Values, _: QueryRows) -> CheckResult:
+        newest = _as_utc(values["newest"])
+        if newest is None:
+            return CheckResult(check, passed=False, observed=None, note="no value to judge")
+        age = (scope.now - newest).total_seconds()
+        return CheckResult(
+            check,
+            passed=age <= check.max_age_seconds,
+            observed={
+                "newest": newest.isoformat(),
+                "age_seconds": round(age, 3),
+                "as_of": scope.now.isoformat(),
+            },
+        )
+
+    return Compiled(check, {"newest": exp.Max(this=c)}, evaluate)
+
+
+def _compile_distribution(check: m.Distribution, scope: Scope) -> Compiled:
+    c = scope.column(check.column, check.id)
+    aggregates: dict[str, exp.Expr] = {"present": exp.Count(this=c.copy())}
+    if check.mean_min is not None or check.mean_max is not None:
+        aggregates["mean"] = exp.Avg(this=c.copy())
+    if check.stddev_min is not None or check.stddev_max is not None:
+        aggregates["stddev"] = exp.StddevSamp(this=c.copy())
+    queries: dict[str, exp.Query] = {}
+    if check.max_share is not None:
+        queries["mode"] = (
+            exp.select(c.copy(), exp.Count(this=exp.Star()))
+            .from_(scope.source())
+            .where(_not_null(c))
+            .group_by(c.copy())
+            .order_by(exp.Ordered(this=exp.Count(this=exp.Star()), desc=True), c.copy())
+            .limit(1)
+        )
+
+    def within(value: float | None, low: float | None, high: float | None) -> bool:
+        if value is None:
+            return low is None and high is None
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    def evaluate(values: Values, rows: QueryRows) -> CheckResult:
+        observed: dict[str, Any] = {}
+        ok = True
+        if "mean" in aggregates:
+            mean = None if values["mean"] is None else float(values["mean"])
+            observed["mean"] = mean
+            ok &= within(mean, check.mean_min, check.mean_max)
+        if "stddev" in aggregates:
+            sd = None if values["stddev"] is None else float(values["stddev"])
+            observed["stddev"] = sd
+            ok &= within(sd, check.stddev_min, check.stddev_max)
+        samples: tuple[Any, ...] = ()
+        if "mode" in queries:
+            present = int(values["present"])
+            top = rows["mode"][0] if rows["mode"] else None
+            share = (int(top[1]) / present) if top and present else 0.0
+            observed["top_value"], observed["top_share"] = (
+                (top[0] if top else None),
+                round(share, 6),
+            )
+            ok &= share <= (check.max_share or 0.0)
+            samples = (top[0],) if top and share > (check.max_share or 0.0) else ()
+        return CheckResult(check, passed=ok, observed=observed, samples=samples)
+
+    return Compiled(check, aggregates, evaluate, queries=queries)
+
+
+def parse_custom_query(sql: str, scope: Scope, check_id: str) -> exp.Query:
+    """Parse a custom_sql check: one SELECT whose table ``dataset`` is the data checked.
+
+    Raises:
+        ConfigError: Not exactly one SELECT statement.
+    """
+    try:
+        statements = sqlglot.parse(sql, read=scope.dialect)
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"check {check_id!r}: cannot parse SQL: {exc}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ConfigError(f"check {check_id!r}: custom_sql must be exactly one SELECT query")
+    query = statements[0]
+    if query.find(exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
+        raise ConfigError(f"check {check_id!r}: custom_sql may only read data")
+    for table in query.find_all(exp.Table):
+        if table.name == "dataset" and not table.db:
+            alias = table.alias or "dataset"
+            table.replace(scope.source().as_(alias, quoted=True))
+    return query
+
+
+def _compile_custom_sql(check: m.CustomSql, scope: Scope) -> Compiled:
+    user = parse_custom_query(check.sql, scope, check.id)
+    failing = (
+        exp.select(exp.Window(this=exp.Count(this=exp.Star())).as_("__n", quoted=True), exp.Star())
+        .from_(user.subquery("failing", copy=False))
+        .limit(SAMPLE_SIZE)
+    )
+
+    def evaluate(_: Values, rows: QueryRows) -> CheckResult:
+        found = rows["failing"]
+        n = int(found[0][0]) if found else 0
+        return CheckResult(
+            check,
+            passed=n == 0,
+            observed=n,
+            failing_rows=n,
+            samples=tuple(r[1:] if len(r) > 2 else r[1] for r in found),
+            note="failing rows are the rows the query returns",
+        )
+
+    return Compiled(check, {}, evaluate, queries={"failing": failing})
+
+
+_COMPILERS: dict[type[m.Check], Callable[[Any, Scope], Compiled]] = {
+    m.NotNull: _compile_not_null,
+    m.TypeCheck: _compile_type,
+    m.AcceptedValues: _compile_accepted_values,
+    m.Range: _compile_range,
+    m.Regex: _compile_regex,
+    m.Length: _compile_length,
+    m.Expression: _compile_expression,
+    m.Unique: _compile_unique,
+    m.UniqueCombination: _compile_unique_combination,
+    m.Relationships: _compile_relationships,
+    m.RowCount: _compile_row_count,
+    m.NullRate: _compile_null_rate,
+    m.Freshness: _compile_freshness,
+    m.Distribution: _compile_distribution,
+    m.CustomSql: _compile_custom_sql,
+}
+
+
+def compile_check(check: m.Check, scope: Scope) -> Compiled:
+    """Compile one check against a dataset's scope.
+
+    Raises:
+        InputDataError: The check reads a column the data lacks.
+        ConfigError: The check's user SQL or pattern is invalid.
+    """
+    return _COMPILERS[type(check)](check, scope)

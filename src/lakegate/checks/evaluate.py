@@ -1,0 +1,149 @@
+"""Evaluate a set of checks on one dataset in as few scans as possible.
+
+Every aggregate of every check goes into ONE ``SELECT`` over the dataset
+(identical aggregates are computed once). Checks that need a grouping or a
+join (unique, unique_combination, relationships, the most-common-value share
+of distribution, custom_sql) run one extra query each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from lakegate.checks.compile import ROWS, Compiled, Scope, compile_check
+from lakegate.checks.model import Check
+from lakegate.checks.results import CheckResult, ValidationReport
+from lakegate.engines.base import Engine
+from lakegate.errors import ConfigError, EngineError
+
+FAILED_CHECKS_COLUMN = "_lakegate_failed_checks"
+
+
+def compile_all(checks: Sequence[Check], scope: Scope) -> list[Compiled]:
+    """Compile ``checks`` for one dataset.
+
+    Raises:
+        ConfigError: Two checks share an id.
+        InputDataError: A check reads a column the data lacks.
+    """
+    seen: set[str] = set()
+    for check in checks:
+        if check.id in seen:
+            raise ConfigError(f"two checks share the id {check.id!r}; give one an explicit id")
+        seen.add(check.id)
+    return [compile_check(c, scope) for c in checks]
+
+
+def aggregate_select(
+    compiled: Sequence[Compiled], scope: Scope
+) -> tuple[exp.Select, list[dict[str, str]]]:
+    """One SELECT carrying every aggregate, and per check the map local name -> alias."""
+    aliases: dict[str, str] = {}
+    expressions: list[exp.Expr] = []
+    mappings: list[dict[str, str]] = []
+
+    def alias_for(expression: exp.Expr) -> str:
+        key = expression.sql(dialect=scope.dialect)
+        if key not in aliases:
+            aliases[key] = f"a{len(aliases)}"
+            expressions.append(expression.as_(aliases[key], quoted=True))
+        return aliases[key]
+
+    alias_for(exp.Count(this=exp.Star()))  # ROWS, always first
+    for c in compiled:
+        mappings.append({name: alias_for(agg) for name, agg in c.aggregates.items()})
+    return exp.select(*expressions).from_(scope.source()), mappings
+
+
+def evaluate_checks(
+    engine: Engine,
+    table: str,
+    checks: Sequence[Check],
+    *,
+    refs: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+    label: str = "",
+    contract: tuple[str, str] | None = None,
+) -> ValidationReport:
+    """Run ``checks`` on the dataset the engine knows as ``table``.
+
+    Args:
+        engine: An engine on which ``table`` and every parent in ``refs`` are registered.
+        table: The dataset's name in the engine.
+        checks: The checks to run; their ids must be unique.
+        refs: ``{relationships 'to' value: engine table name}``.
+        now: Reference time for freshness checks (default: now, UTC).
+        label: How the report names the dataset.
+        contract: ``(name, version)`` of the contract the checks came from.
+
+    Returns:
+        A report with one result per check, in the order given.
+
+    Raises:
+        InputDataError: A check reads a column the data lacks.
+        ConfigError: A check is invalid for this data (bad SQL, bad pattern).
+        EngineError: The engine failed while running a query.
+    """
+    started = time.perf_counter()
+    scope = Scope(
+        table=table,
+        columns=engine.columns(table),
+        refs=dict(refs or {}),
+        now=(now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        dialect=engine.dialect,
+    )
+    compiled = compile_all(checks, scope)
+    select, mappings = aggregate_select(compiled, scope)
+    row = engine.query(select)[0]
+    by_alias = {f"a{i}": v for i, v in enumerate(row)}
+    results: list[CheckResult] = []
+    for c, mapping in zip(compiled, mappings, strict=True):
+        values: dict[str, Any] = {name: by_alias[alias] for name, alias in mapping.items()}
+        values.setdefault(ROWS, by_alias["a0"])
+        fetched = {name: _run(engine, q, c.check) for name, q in c.queries.items()}
+        results.append(c.evaluate(values, fetched))
+    return ValidationReport(
+        rows=int(by_alias["a0"]),
+        results=tuple(results),
+        duration_seconds=time.perf_counter() - started,
+        dataset=label or table,
+        contract=contract,
+    )
+
+
+def _run(engine: Engine, query: exp.Query, check: Check) -> list[tuple[Any, ...]]:
+    try:
+        return engine.query(query)
+    except EngineError as exc:
+        raise EngineError(f"check {check.id!r} failed to run: {exc}") from exc
+
+
+def row_failures_select(compiled: Sequence[Compiled], scope: Scope) -> exp.Select:
+    """Every row of the dataset plus the ids of the row-level checks it fails.
+
+    The extra column, :data:`FAILED_CHECKS_COLUMN`, is a list of check ids (empty
+    when the row passes every row-level check). Set-level checks are ignored: they
+    judge the batch, not a row.
+    """
+    flags = [
+        exp.If(this=c.failure.copy(), true=exp.Literal.string(c.check.id))
+        for c in compiled
+        if c.check.row_level and c.failure is not None
+    ]
+    ids: exp.Expr
+    if flags:
+        ids = exp.ArrayFilter(
+            this=exp.Array(expressions=flags),
+            expression=exp.Lambda(
+                this=exp.Not(this=exp.Is(this=exp.to_identifier("x"), expression=exp.Null())),
+                expressions=[exp.to_identifier("x")],
+            ),
+        )
+    else:
+        ids = exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]", dialect="duckdb"))
+    return exp.select(exp.Star(), ids.as_(FAILED_CHECKS_COLUMN, quoted=True)).from_(scope.source())

@@ -1,0 +1,49 @@
+"""The ``lakegate`` command line: parse, call the library, render.
+
+Exit codes everywhere: 0 success, 1 the data failed, 2 the user's input was wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lakegate import __version__
+from lakegate.cli import contract, profile, validate
+
+app = typer.Typer(
+    name="lakegate",
+    help=(
+        "Contract-first data pipelines: validate data against a contract, profile it, "
+        "and (soon) load it into Delta Lake exactly once.\n\n"
+        "Exit codes: 0 success, 1 the data failed a critical check, 2 bad input or usage."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command("validate")(validate.validate_command)
+app.command("profile")(profile.profile_command)
+app.add_typer(contract.app, name="contract")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lakegate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """lakegate: contract-first data pipelines."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,126 @@
+"""Helpers shared by CLI commands: error handling, consoles, input options, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from lakegate.engines import Engine
+from lakegate.errors import LakegateError
+from lakegate.sources.files import CsvOptions
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Reports are wide: never narrower than 110 columns (pipes and CI logs get 160).
+out = Console(
+    width=max(shutil.get_terminal_size((160, 24)).columns, 110) if sys.stdout.isatty() else 160
+)
+err = Console(stderr=True, soft_wrap=True)
+
+# Inputs larger than this show a progress bar (when stderr is a terminal).
+PROGRESS_MIN_BYTES = 64 * 1024 * 1024
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn lakegate errors into a one-line message on stderr and the right exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LakegateError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def csv_options(
+    delimiter: str | None, null_values: list[str] | None, no_header: bool
+) -> CsvOptions:
+    """CSV options from the shared ``--csv-delimiter/--null-value/--no-header`` flags."""
+    if delimiter is not None and delimiter.lower() in ("tab", "\\t"):
+        delimiter = "\t"
+    nulls = tuple(null_values) if null_values else ("",)
+    return CsvOptions(delimiter=delimiter, header=not no_header, null_values=nulls)
+
+
+def parse_as_of(value: str | None) -> dt.datetime | None:
+    """Parse ``--as-of`` (ISO 8601 date or timestamp; naive means UTC)."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or timestamp") from None
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output``, or to stdout when None."""
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        err.print(f"wrote {output}", highlight=False)
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def progress(label: str, size_bytes: int) -> Iterator[Callable[[Engine], None]]:
+    """A progress bar fed by the engine's query progress, on large inputs only.
+
+    Yields a callback to hand to the library (``on_engine``); the bar polls the
+    engine it receives twice a second and disappears when the block ends.
+    """
+    if size_bytes < PROGRESS_MIN_BYTES or not err.is_terminal:
+        yield lambda engine: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    engines: list[Engine] = []
+    done = threading.Event()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+    def poll() -> None:
+        task = bar.add_task(label, total=100)
+        while not done.wait(0.5):
+            if engines and (pct := engines[0].progress()) >= 0:
+                bar.update(task, completed=pct)
+
+    with bar:
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        try:
+            yield engines.append
+        finally:
+            done.set()
+            thread.join()

@@ -1,0 +1,151 @@
+"""``lakegate validate``: check a dataset against its contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from lakegate.checks.results import ValidationReport, to_jsonable
+from lakegate.cli.common import (
+    OutputFormat,
+    csv_options,
+    dump_json,
+    emit,
+    err,
+    handle_errors,
+    out,
+    parse_as_of,
+    progress,
+)
+from lakegate.config.contract import load_contract
+from lakegate.sources.files import resolve_input
+from lakegate.validate import ValidateOptions, validate_dataset
+
+_MARK = {True: "[green]pass[/]", False: "[red]FAIL[/]"}
+_SEVERITY_STYLE = {"critical": "bold", "warning": "yellow", "info": "dim"}
+
+
+def _parse_refs(values: list[str] | None) -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"--ref expects NAME=PATH, got {value!r}")
+        refs[name] = path
+    return refs
+
+
+@handle_errors
+def validate_command(
+    input: str = typer.Option(
+        ..., "--input", "-i", help="File, folder, glob or Delta table to check."
+    ),
+    contract: Path = typer.Option(..., "--contract", "-c", help="The data contract (YAML)."),
+    ref: list[str] = typer.Option(
+        None,
+        "--ref",
+        metavar="NAME=PATH",
+        help="Bind a relationships parent name to a file, folder or Delta table. Repeatable.",
+    ),
+    checks: str = typer.Option(
+        None,
+        "--checks",
+        metavar="DIMENSIONS",
+        help="Only these dimensions, comma-separated: completeness,"
+        "uniqueness,validity,freshness,volume.",
+    ),
+    format: OutputFormat = typer.Option(
+        OutputFormat.table, "--format", "-f", help="table for people, json for programs."
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write the report here instead of stdout."
+    ),
+    as_of: str = typer.Option(
+        None,
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="Judge freshness as of this ISO time (default: now, UTC).",
+    ),
+    csv_delimiter: str = typer.Option(
+        None, "--csv-delimiter", help="CSV separator (default: detect)."
+    ),
+    null_value: list[str] = typer.Option(
+        None, "--null-value", metavar="TEXT", help="CSV text read as null, e.g. NA. Repeatable."
+    ),
+    no_header: bool = typer.Option(False, "--no-header", help="CSV files have no header line."),
+) -> None:
+    """Validate a dataset against a data contract.
+
+    Runs every check the contract declares (types, required fields, enums, ranges,
+    patterns, uniqueness, foreign keys, freshness, volume, explicit checks) in one
+    scan plus one pass per uniqueness or foreign-key check.
+
+    Exit codes: 0 every critical check passed, 1 a critical check failed,
+    2 the input or the contract is unusable.
+    """
+    options = ValidateOptions(
+        refs=_parse_refs(ref),
+        dimensions=[d.strip() for d in checks.split(",") if d.strip()] if checks else None,
+        now=parse_as_of(as_of),
+        csv=csv_options(csv_delimiter, null_value, no_header),
+    )
+    loaded = load_contract(contract)
+    dataset = resolve_input(input, csv=options.csv)
+    with progress(f"validating {input}", dataset.size_bytes) as on_engine:
+        report = validate_dataset(dataset, loaded, options, on_engine=on_engine)
+    if format is OutputFormat.json:
+        emit(dump_json(report.to_dict()), output)
+    elif output is not None:
+        with output.open("w", encoding="utf-8") as fh:
+            from rich.console import Console
+
+            Console(file=fh, width=160, no_color=True).print(render_report(report))
+        err.print(f"wrote {output}", highlight=False)
+    else:
+        out.print(render_report(report))
+    if not report.passed:
+        failed = ", ".join(r.check.id for r in report.failed_critical)
+        err.print(f"[bold red]critical check(s) failed:[/] {failed}", highlight=False)
+        raise typer.Exit(1)
+
+
+def render_report(report: ValidationReport) -> Table:
+    """A rich table of every check, with a caption summarising the scores."""
+    name, version = report.contract or ("", "")
+    table = Table(
+        title=f"{report.dataset} against {name} {version}".strip(),
+        caption=(
+            f"{report.rows:,} rows | score {report.score:.1f}/100 | "
+            + " | ".join(f"{d} {s:.1f}" for d, s in report.dimension_scores().items())
+            + f" | {report.duration_seconds:.2f}s"
+        ),
+    )
+    table.add_column("check", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("failing", justify="right", no_wrap=True)
+    table.add_column("observed", overflow="ellipsis", no_wrap=True, max_width=48)
+    table.add_column("samples", overflow="ellipsis", no_wrap=True, max_width=40)
+    for r in report.results:
+        severity = r.check.severity.value
+        table.add_row(
+            r.check.id,
+            f"[{_SEVERITY_STYLE[severity]}]{severity}[/]",
+            _MARK[r.passed] if r.passed or severity == "critical" else "[yellow]warn[/]",
+            "" if r.failing_rows is None else f"{r.failing_rows:,}",
+            _describe(r.observed),
+            ", ".join(_describe(s) for s in r.samples),
+        )
+    return table
+
+
+def _describe(value: object) -> str:
+    """A short, readable rendering of an observed value or a sample."""
+    value = to_jsonable(value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_describe(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,44 @@
+"""The engine protocol: what the check engine and the runner need from a query engine."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlglot import exp
+
+from lakegate.sources.files import Dataset
+
+
+class Engine(Protocol):
+    """A SQL engine that registers datasets and runs sqlglot expressions.
+
+    Attributes:
+        name: The registry name (``duckdb``, ``spark``).
+        dialect: The sqlglot dialect the engine's SQL is written in.
+    """
+
+    name: str
+    dialect: str
+
+    def register(self, name: str, dataset: Dataset) -> None:
+        """Make ``dataset`` queryable as the table ``name``.
+
+        Raises:
+            InputDataError: The dataset cannot be read.
+        """
+
+    def columns(self, name: str) -> dict[str, exp.DataType]:
+        """``{column: type}`` of a registered table, in the table's column order."""
+
+    def query(self, expression: exp.Expr) -> list[tuple[Any, ...]]:
+        """Run one query and return all its rows.
+
+        Raises:
+            EngineError: The engine failed to run it.
+        """
+
+    def progress(self) -> float:
+        """The running query's progress in percent (0-100), or -1 when unknown."""
+
+    def close(self) -> None:
+        """Release the engine's resources."""

@@ -1,0 +1,179 @@
+"""The embedded default engine: DuckDB, in process.
+
+DuckDB reads Parquet, CSV and JSON files itself, in parallel and streamed, so
+a check scan over a large input keeps memory bounded. Delta tables are read
+from the Parquet files of their current snapshot (partition values from the
+Hive-style paths delta-rs writes); tables whose features need the Delta
+protocol to read (deletion vectors, column mapping) go through deltalake's
+QueryBuilder. deltalake's ``to_pyarrow_*`` readers are never used (they can
+abort the process at exit: delta-rs issue 2184).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from lakegate.errors import EngineError, InputDataError
+from lakegate.sources.files import Dataset, DeltaDataset
+
+# Reader features that a plain Parquet scan of the snapshot would get wrong.
+_NEEDS_DELTA_READER = {"deletionVectors", "columnMapping", "timestampNtz", "typeWidening"}
+
+_DELTA_PRIMITIVES = {
+    "string": "VARCHAR",
+    "long": "BIGINT",
+    "integer": "INTEGER",
+    "short": "SMALLINT",
+    "byte": "TINYINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "binary": "BLOB",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "timestamp_ntz": "TIMESTAMP",
+}
+
+
+class DuckDBEngine:
+    """DuckDB in process, with the session time zone fixed to UTC.
+
+    Args:
+        database: A DuckDB database file, or ``:memory:``.
+        threads: Worker threads (default: DuckDB's, one per core).
+        memory_limit: e.g. ``"2GB"``; DuckDB spills to ``temp_directory`` past it.
+        temp_directory: Where to spill (default: DuckDB's).
+    """
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        database: str = ":memory:",
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if temp_directory:
+            config["temp_directory"] = temp_directory
+        self.connection = duckdb.connect(database, config=config)
+        # Naive timestamps are UTC; ICU (bundled) must be loaded before the setting.
+        self.connection.execute("SET TimeZone = 'UTC'")
+
+    # ------------------------------------------------------------------ datasets
+
+    def register(self, name: str, dataset: Dataset) -> None:
+        """Make ``dataset`` queryable as the view ``name`` (see :class:`Engine`)."""
+        try:
+            relation = self._relation(dataset)
+            relation.create_view(name, replace=True)
+        except duckdb.Error as exc:
+            raise InputDataError(
+                f"{dataset.label or name}: cannot read: {_first_line(exc)}"
+            ) from None
+
+    def _relation(self, dataset: Dataset) -> duckdb.DuckDBPyRelation:
+        con = self.connection
+        if isinstance(dataset, DeltaDataset):
+            return self._delta_relation(dataset)
+        files = list(dataset.paths)
+        if dataset.format == "parquet":
+            return con.read_parquet(files, union_by_name=len(files) > 1)
+        if dataset.format == "json":
+            return con.read_json(files)  # type: ignore[arg-type]  # lists are accepted
+        options = dataset.csv
+        kwargs: dict[str, Any] = {"header": options.header, "na_values": list(options.null_values)}
+        if options.delimiter is not None:
+            kwargs["sep"] = options.delimiter
+        return con.read_csv(files, **kwargs)  # type: ignore[arg-type]
+
+    def _delta_relation(self, dataset: DeltaDataset) -> duckdb.DuckDBPyRelation:
+        from deltalake import DeltaTable, QueryBuilder
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            table = DeltaTable(dataset.path, version=dataset.version)
+        except (TableNotFoundError, OSError, ValueError) as exc:
+            raise InputDataError(f"{dataset.label}: not a readable Delta table: {exc}") from None
+        fields = table.schema().fields
+        features = set(table.protocol().reader_features or [])
+        if features & _NEEDS_DELTA_READER:
+            reader = QueryBuilder().register("t", table).execute("SELECT * FROM t")
+            return self.connection.from_arrow(reader)
+        files = table.file_uris()
+        names = [f.name for f in fields]
+        if not files:  # an empty table: a typed, empty relation
+            empty = self.connection.sql(
+                exp.select(
+                    *[
+                        exp.cast(exp.null(), _delta_type(f.type)).as_(f.name, quoted=True)
+                        for f in fields
+                    ]
+                )
+                .limit(0)
+                .sql(dialect="duckdb")
+            )
+            return empty
+        partitions = table.metadata().partition_columns
+        kwargs: dict[str, Any] = {}
+        if partitions:
+            types = {f.name: _delta_type(f.type) for f in fields if f.name in partitions}
+            kwargs = {"hive_partitioning": True, "hive_types": types}
+        relation = self.connection.read_parquet(files, union_by_name=True, **kwargs)
+        return relation.select(*[duckdb.ColumnExpression(_quote(n)) for n in names])
+
+    def columns(self, name: str) -> dict[str, exp.DataType]:
+        """``{column: type}`` of a registered table (types parsed by sqlglot)."""
+        relation = self.connection.table(_quote(name))
+        return {
+            column: exp.DataType.build(str(dtype), dialect="duckdb", udt=True)
+            for column, dtype in zip(relation.columns, relation.types, strict=True)
+        }
+
+    # ------------------------------------------------------------------ queries
+
+    def query(self, expression: exp.Expr) -> list[tuple[Any, ...]]:
+        """Run one query; see :class:`Engine`."""
+        sql = expression.sql(dialect="duckdb")
+        try:
+            return self.connection.execute(sql).fetchall()
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            raise InputDataError(f"cannot read the input: {_first_line(exc)}") from None
+        except duckdb.Error as exc:
+            raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
+
+    def progress(self) -> float:
+        """Progress of the running query in percent, or -1 when DuckDB cannot tell."""
+        try:
+            return float(self.connection.query_progress())
+        except duckdb.Error:
+            return -1.0
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _quote(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _delta_type(delta_type: Any) -> str:
+    """The DuckDB type of a Delta schema type (primitives, decimals; nested as JSON text)."""
+    text = str(getattr(delta_type, "type", delta_type))
+    if text.startswith("decimal"):
+        return text.upper()
+    return _DELTA_PRIMITIVES.get(text, "VARCHAR")
