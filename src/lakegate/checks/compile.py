@@ -439,7 +439,10 @@ def _compile_relationships(check: m.Relationships, scope: Scope) -> Compiled:
     orphans = (
         exp.select(
             exp.Count(this=exp.Star()),
-            exp.Min(this=child_col.copy(), expressions=[exp.Literal.number(SAMPLE_SIZE)]),
+            exp.Min(
+                this=exp.Distinct(expressions=[child_col.copy()]),
+                expressions=[exp.Literal.number(SAMPLE_SIZE)],
+            ),
         )
         .from_(scope.source().as_("child", quoted=True))
         .where(exp.and_(_not_null(child_col), exp.Not(this=exp.Exists(this=match))))

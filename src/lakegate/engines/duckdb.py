@@ -125,12 +125,31 @@ class DuckDBEngine:
             )
             return empty
         partitions = table.metadata().partition_columns
-        kwargs: dict[str, Any] = {}
+        options: list[exp.Expr] = [exp.EQ(this=exp.column("union_by_name"), expression=exp.true())]
         if partitions:
-            types = {f.name: _delta_type(f.type) for f in fields if f.name in partitions}
-            kwargs = {"hive_partitioning": True, "hive_types": types}
-        relation = self.connection.read_parquet(files, union_by_name=True, **kwargs)
-        return relation.select(*[duckdb.ColumnExpression(_quote(n)) for n in names])
+            # delta-rs writes Hive-style paths (col=value, nulls as __HIVE_DEFAULT_PARTITION__).
+            hive_types = exp.Struct(
+                expressions=[
+                    exp.PropertyEQ(
+                        this=exp.Literal.string(f.name),
+                        expression=exp.Literal.string(_delta_type(f.type)),
+                    )
+                    for f in fields
+                    if f.name in partitions
+                ]
+            )
+            options += [
+                exp.EQ(this=exp.column("hive_partitioning"), expression=exp.true()),
+                exp.EQ(this=exp.column("hive_types"), expression=hive_types),
+            ]
+        scan = exp.Anonymous(
+            this="read_parquet",
+            expressions=[exp.Array(expressions=[exp.Literal.string(f) for f in files]), *options],
+        )
+        select = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
+            exp.Table(this=scan)
+        )
+        return self.connection.sql(select.sql(dialect="duckdb"))
 
     def columns(self, name: str) -> dict[str, exp.DataType]:
         """``{column: type}`` of a registered table (types parsed by sqlglot)."""

@@ -1,0 +1,5 @@
+"""``python -m lakegate`` runs the CLI."""
+
+from lakegate.cli import main
+
+main()

