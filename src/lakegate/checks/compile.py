@@ -92,9 +92,12 @@ def _count_if(predicate: exp.Expr) -> exp.Expr:
 
 
 def _samples(value: exp.Expr, predicate: exp.Expr) -> exp.Expr:
-    """The SAMPLE_SIZE smallest values among failing rows (bounded memory, deterministic)."""
+    """The SAMPLE_SIZE smallest distinct values among failing rows (deterministic; memory
+    grows with the distinct failing values only)."""
     return exp.Filter(
-        this=exp.Min(this=value, expressions=[exp.Literal.number(SAMPLE_SIZE)]),
+        this=exp.Min(
+            this=exp.Distinct(expressions=[value]), expressions=[exp.Literal.number(SAMPLE_SIZE)]
+        ),
         expression=exp.Where(this=predicate),
     )
 
@@ -215,7 +218,19 @@ def _type_failure(check: m.TypeCheck, c: exp.Expr, physical: exp.DataType) -> ex
         # A numeric or temporal value must survive the round trip (1.5 -> 2 is a failure).
         back = exp.Cast(this=cast.copy(), to=physical.copy())
         lost = exp.or_(lost, exp.NEQ(this=back, expression=c.copy()))
+    elif check.type.name is m.LogicalType.INTEGER:
+        # Casting text rounds ('1.5' -> 2): an integer must be written as one.
+        written = exp.RegexpLike(this=c.copy(), expression=exp.Literal.string(_INTEGER_TEXT))
+        lost = exp.or_(lost, exp.Not(this=written))
+    elif check.type.name in (m.LogicalType.DECIMAL, m.LogicalType.NUMBER):
+        # '1.234' as DECIMAL(10,2) rounds to 1.23: compare with the value read as a double.
+        as_double = exp.TryCast(this=c.copy(), to=exp.DataType.build("DOUBLE"))
+        back = exp.Cast(this=cast.copy(), to=exp.DataType.build("DOUBLE"))
+        lost = exp.or_(lost, exp.NEQ(this=back, expression=as_double))
     return exp.and_(_not_null(c), exp.paren(lost, copy=False))
+
+
+_INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
 
 
 # ----------------------------------------------------------------------------- compilers
@@ -605,6 +620,7 @@ def _compile_custom_sql(check: m.CustomSql, scope: Scope) -> Compiled:
     failing = (
         exp.select(exp.Window(this=exp.Count(this=exp.Star())).as_("__n", quoted=True), exp.Star())
         .from_(user.subquery("failing", copy=False))
+        .order_by(exp.Ordered(this=exp.var("ALL")))  # the smallest rows: deterministic samples
         .limit(SAMPLE_SIZE)
     )
 

@@ -16,10 +16,10 @@ from typing import Any
 from sqlglot import exp
 
 from lakegate.checks.compile import ROWS, Compiled, Scope, compile_check
-from lakegate.checks.model import Check
+from lakegate.checks.model import Check, Regex
 from lakegate.checks.results import CheckResult, ValidationReport
 from lakegate.engines.base import Engine
-from lakegate.errors import ConfigError, EngineError
+from lakegate.errors import ConfigError, EngineError, LakegateError
 
 FAILED_CHECKS_COLUMN = "_lakegate_failed_checks"
 
@@ -94,10 +94,11 @@ def evaluate_checks(
         table=table,
         columns=engine.columns(table),
         refs=dict(refs or {}),
-        now=(now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        now=_utc(now or dt.datetime.now(dt.UTC)),
         dialect=engine.dialect,
     )
     compiled = compile_all(checks, scope)
+    _check_patterns(engine, checks)
     select, mappings = aggregate_select(compiled, scope)
     row = engine.query(select)[0]
     by_alias = {f"a{i}": v for i, v in enumerate(row)}
@@ -114,6 +115,36 @@ def evaluate_checks(
         dataset=label or table,
         contract=contract,
     )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Naive times are UTC, as naive timestamps in the data are."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _check_patterns(engine: Engine, checks: Sequence[Check]) -> None:
+    """Reject regular expressions the engine cannot run before the scan starts.
+
+    Python's ``re`` and the engine's regex library (RE2 for DuckDB) differ: RE2 has
+    no look-arounds or back-references.
+
+    Raises:
+        ConfigError: Naming the check and the pattern.
+    """
+    for check in checks:
+        if isinstance(check, Regex):
+            probe = exp.select(
+                exp.RegexpLike(
+                    this=exp.Literal.string(""), expression=exp.Literal.string(check.pattern)
+                )
+            )
+            try:
+                engine.query(probe)
+            except LakegateError as exc:
+                raise ConfigError(
+                    f"check {check.id!r}: the {engine.name} engine cannot use the regular "
+                    f"expression {check.pattern!r}: {exc}"
+                ) from None
 
 
 def _run(engine: Engine, query: exp.Query, check: Check) -> list[tuple[Any, ...]]:
