@@ -91,7 +91,7 @@ def profile_command(
 def render_profile(profile: Profile) -> Table:
     """A rich table with one line per column."""
     data: dict[str, Any] = profile.to_dict()
-    table = Table(title=f"{data.get('label') or 'dataset'}: {data['rows']:,} rows")
+    table = Table(title=f"{data.get('input') or 'dataset'}: {data['rows']:,} rows")
     for column in (
         "column",
         "type",
