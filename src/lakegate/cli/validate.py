@@ -123,9 +123,9 @@ def render_report(report: ValidationReport) -> Table:
         ),
     )
     table.add_column("check", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("failing", justify="right", no_wrap=True)
+    table.add_column("severity", no_wrap=True, min_width=8)
+    table.add_column("result", no_wrap=True, min_width=6)
+    table.add_column("failing", justify="right", no_wrap=True, min_width=7)
     table.add_column("observed", overflow="ellipsis", no_wrap=True, max_width=48)
     table.add_column("samples", overflow="ellipsis", no_wrap=True, max_width=40)
     for r in report.results:
