@@ -179,3 +179,20 @@ def test_contract_schema_and_check_commands() -> None:
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+def test_profile_suggests_a_contract_the_data_passes(
+    people: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, _ = people
+    suggested = tmp_path / "suggested.yaml"
+    proc = lakegate("profile", "-i", str(data), "-f", "json", "--suggest-contract", str(suggested))
+    assert proc.returncode == 0, proc.stderr
+    profile = json.loads(proc.stdout)
+    assert profile["rows"] == 4
+    age = next(c for c in profile["columns"] if c["name"] == "age")
+    assert (age["null_count"], age["min"], age["max"]) == (1, 5, 140)
+    proc = lakegate("validate", "-i", str(data), "-c", str(suggested), "-f", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["passed"] is True
+    assert lakegate("profile", "-i", str(tmp_path / "none.csv")).returncode == 2

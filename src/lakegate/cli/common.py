@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,6 +37,25 @@ PROGRESS_MIN_BYTES = 64 * 1024 * 1024
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+
+
+# Options shared by the commands that read a dataset.
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table for people, json for programs.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result here instead of stdout.")
+]
+CsvDelimiterOption = Annotated[
+    str | None, typer.Option("--csv-delimiter", help="CSV separator (default: detect; 'tab').")
+]
+NullValueOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--null-value", metavar="TEXT", help="CSV text read as null, e.g. NA. Repeatable."
+    ),
+]
+NoHeaderOption = Annotated[bool, typer.Option("--no-header", help="CSV files have no header line.")]
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

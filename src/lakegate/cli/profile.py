@@ -11,7 +11,12 @@ from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
 from lakegate.cli.common import (
+    CsvDelimiterOption,
+    FormatOption,
+    NoHeaderOption,
+    NullValueOption,
     OutputFormat,
+    OutputOption,
     csv_options,
     dump_json,
     emit,
@@ -35,12 +40,8 @@ def _default_name(input: str) -> str:
 @handle_errors
 def profile_command(
     input: str = typer.Option(..., "--input", "-i", help="File, folder, glob or Delta table."),
-    format: OutputFormat = typer.Option(
-        OutputFormat.table, "--format", "-f", help="table for people, json for programs."
-    ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write the profile here instead of stdout."
-    ),
+    format: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     suggest_contract: Path = typer.Option(
         None,
         "--suggest-contract",
@@ -50,13 +51,9 @@ def profile_command(
     name: str = typer.Option(
         None, "--name", help="Contract name (default: from the input's name)."
     ),
-    csv_delimiter: str = typer.Option(
-        None, "--csv-delimiter", help="CSV separator (default: detect)."
-    ),
-    null_value: list[str] = typer.Option(
-        None, "--null-value", metavar="TEXT", help="CSV text read as null, e.g. NA. Repeatable."
-    ),
-    no_header: bool = typer.Option(False, "--no-header", help="CSV files have no header line."),
+    csv_delimiter: CsvDelimiterOption = None,
+    null_value: NullValueOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """Profile a dataset: per column the type, nulls, distinct values, min/max,
     mean/stddev, top values and a detected pattern (uuid, email, date, code).

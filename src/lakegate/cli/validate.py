@@ -9,7 +9,12 @@ from rich.table import Table
 
 from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.cli.common import (
+    CsvDelimiterOption,
+    FormatOption,
+    NoHeaderOption,
+    NullValueOption,
     OutputFormat,
+    OutputOption,
     csv_options,
     dump_json,
     emit,
@@ -56,25 +61,17 @@ def validate_command(
         help="Only these dimensions, comma-separated: completeness,"
         "uniqueness,validity,freshness,volume.",
     ),
-    format: OutputFormat = typer.Option(
-        OutputFormat.table, "--format", "-f", help="table for people, json for programs."
-    ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write the report here instead of stdout."
-    ),
+    format: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
     as_of: str = typer.Option(
         None,
         "--as-of",
         metavar="TIMESTAMP",
         help="Judge freshness as of this ISO time (default: now, UTC).",
     ),
-    csv_delimiter: str = typer.Option(
-        None, "--csv-delimiter", help="CSV separator (default: detect)."
-    ),
-    null_value: list[str] = typer.Option(
-        None, "--null-value", metavar="TEXT", help="CSV text read as null, e.g. NA. Repeatable."
-    ),
-    no_header: bool = typer.Option(False, "--no-header", help="CSV files have no header line."),
+    csv_delimiter: CsvDelimiterOption = None,
+    null_value: NullValueOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """Validate a dataset against a data contract.
 
