@@ -1,0 +1,205 @@
+"""Pydantic models of a pipeline file (the seeds' "Universal Pipeline Template")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from lakegate.checks.model import Severity
+from lakegate.config.durations import parse_duration
+from lakegate.config.envvars import expand_document
+from lakegate.config.yamlfile import Located, load_yaml, validate_model
+from lakegate.errors import ConfigError
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PipelineMeta(_Strict):
+    name: Identifier
+    owner: str | None = None
+    description: str | None = None
+    schedule: str | None = Field(default=None, description="Cron expression, for orchestrators.")
+    sla_minutes: float | None = Field(default=None, gt=0)
+    tier: int | None = Field(default=None, ge=0, le=3)
+    tags: list[str] = Field(default_factory=list)
+
+
+class CsvConfig(_Strict):
+    delimiter: str | None = None
+    header: bool = True
+    null_values: list[str] = Field(default_factory=lambda: [""])
+
+
+class FileSource(_Strict):
+    """Files: Parquet, CSV or JSON lines; a path, a folder or a glob (relative to the project)."""
+
+    type: Literal["file"]
+    path: str
+    format: Literal["parquet", "csv", "json"] | None = None
+    csv: CsvConfig = Field(default_factory=CsvConfig)
+
+
+Source = Annotated[FileSource, Field(discriminator="type")]
+
+
+class Extract(_Strict):
+    source: Source
+    strategy: Literal["full", "incremental", "new_files"] = "full"
+    incremental_key: str | None = None
+    lookback: str | float | None = Field(default=None, description="e.g. '3 days' or seconds")
+
+    @model_validator(mode="after")
+    def _incremental_needs_key(self) -> Extract:
+        if self.strategy == "incremental" and not self.incremental_key:
+            raise ValueError("strategy 'incremental' needs incremental_key")
+        if self.lookback is not None:
+            parse_duration(self.lookback)
+        return self
+
+    @property
+    def lookback_seconds(self) -> float:
+        return parse_duration(self.lookback) if self.lookback is not None else 0.0
+
+
+class Stage(_Strict):
+    name: Identifier
+    sql: str = Field(description="A SELECT, or the path of a .sql file holding one.")
+
+
+class Transform(_Strict):
+    stages: list[Stage] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Transform:
+        names = [s.name for s in self.stages]
+        for reserved in ("extract", "lake"):
+            if reserved in names:
+                raise ValueError(f"a stage cannot be called {reserved!r}")
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique")
+        return self
+
+
+class Scd2Config(_Strict):
+    valid_from: str = "valid_from"
+    valid_to: str = "valid_to"
+    is_current: str = "is_current"
+
+
+class Load(_Strict):
+    target: Identifier
+    strategy: Literal["append", "merge", "overwrite", "partition_overwrite", "scd2"] = "append"
+    merge_keys: list[str] = Field(default_factory=list)
+    order_by: str | None = Field(default=None, description="Which duplicate wins inside a batch.")
+    partition_by: list[str] = Field(default_factory=list)
+    scd2: Scd2Config = Field(default_factory=Scd2Config)
+
+    @model_validator(mode="after")
+    def _strategy_needs(self) -> Load:
+        if self.strategy in ("merge", "scd2") and not self.merge_keys:
+            raise ValueError(f"strategy {self.strategy!r} needs merge_keys")
+        if self.strategy == "partition_overwrite" and not self.partition_by:
+            raise ValueError("strategy 'partition_overwrite' needs partition_by")
+        return self
+
+
+class GateCheck(BaseModel):
+    """A gate check: ``{type, severity, id}`` plus the type's parameters, inline
+    (``{type: row_count, min: 1}``) or under ``params``. Parameters are validated
+    per type when the gate is compiled, so a misspelt one is an error."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str
+    severity: Severity = Severity.CRITICAL
+    id: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def all_params(self) -> dict[str, Any]:
+        return {**(self.model_extra or {}), **self.params}
+
+
+class QualityGates(_Strict):
+    pre_load: Literal["contract", "none"] | list[GateCheck] = "contract"
+    post_load: list[GateCheck] = Field(default_factory=list)
+
+
+class ErrorHandling(_Strict):
+    strategy: Literal["fail-fast", "dead-letter", "retry", "skip-and-alert"] = "dead-letter"
+    max_retries: int = Field(default=3, ge=0)
+    retry_delay_seconds: float = Field(default=300, ge=0)
+    max_rejected_fraction: float = Field(default=0.05, ge=0, le=1)
+
+
+class Pipeline(_Strict):
+    """A pipeline file. Use :func:`load_pipeline`: it reports errors with file and line."""
+
+    pipeline: PipelineMeta
+    extract: Extract
+    transform: Transform = Field(default_factory=Transform)
+    load: Load
+    contract: str | None = Field(default=None, description="Path of the data contract.")
+    quality_gates: QualityGates = Field(default_factory=QualityGates)
+    error_handling: ErrorHandling = Field(default_factory=ErrorHandling)
+
+    _source: Located | None = PrivateAttr(default=None)
+
+    @property
+    def name(self) -> str:
+        return self.pipeline.name
+
+    @property
+    def path(self) -> Path | None:
+        return self._source.path if self._source else None
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the pipeline file, relative to the file's folder's parent project.
+
+        Paths are resolved against the folder holding the pipeline file first, then
+        its parent (the usual ``pipelines/`` layout), and the first that exists wins.
+        """
+        p = Path(relative).expanduser()
+        if p.is_absolute() or self.path is None:
+            return p
+        here = self.path.resolve().parent
+        for base in (here, here.parent):
+            if (base / p).exists():
+                return base / p
+        return here.parent / p
+
+    def error(self, message: str, loc: tuple[str | int, ...]) -> ConfigError:
+        """A ConfigError positioned at ``loc`` in the pipeline file."""
+        pos = self._source.position(loc) if self._source else None
+        return ConfigError(
+            message,
+            path=self.path,
+            line=pos[0] if pos else None,
+            column=pos[1] if pos else None,
+            key=".".join(map(str, loc)) or None,
+        )
+
+
+def load_pipeline(path: str | Path, env: dict[str, str] | None = None) -> Pipeline:
+    """Read and validate a pipeline file, expanding ``${VAR}`` in every string.
+
+    Raises:
+        ConfigError: Malformed YAML, an unknown or missing key, a wrong value or an
+            unset variable; the message names the file, line, column and key.
+    """
+    doc = expand_document(load_yaml(path), env)
+    pipeline = validate_model(Pipeline, doc)
+    pipeline._source = doc
+    return pipeline
+
+
+def pipeline_json_schema() -> dict[str, Any]:
+    """The JSON Schema of pipeline files, for editors."""
+    schema = Pipeline.model_json_schema()
+    schema["title"] = "lakegate pipeline"
+    return schema
