@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlglot import exp
 
-from lakegate.checks.compile import ROWS, Compiled, Scope, compile_check
+from lakegate.checks.compile import (
+    ROWS,
+    Compiled,
+    Scope,
+    compile_check,
+    distinct_samples_select,
+    needs_distinct_samples,
+)
 from lakegate.checks.model import Check, Regex
 from lakegate.checks.results import CheckResult, ValidationReport
 from lakegate.engines.base import Engine
@@ -102,10 +109,14 @@ def evaluate_checks(
     select, mappings = aggregate_select(compiled, scope)
     row = engine.query(select)[0]
     by_alias = {f"a{i}": v for i, v in enumerate(row)}
-    results: list[CheckResult] = []
-    for c, mapping in zip(compiled, mappings, strict=True):
+    per_check: list[dict[str, Any]] = []
+    for mapping in mappings:
         values: dict[str, Any] = {name: by_alias[alias] for name, alias in mapping.items()}
         values.setdefault(ROWS, by_alias["a0"])
+        per_check.append(values)
+    _refill_samples(engine, scope, compiled, per_check)
+    results: list[CheckResult] = []
+    for c, values in zip(compiled, per_check, strict=True):
         fetched = {name: _run(engine, q, c.check) for name, q in c.queries.items()}
         results.append(c.evaluate(values, fetched))
     return ValidationReport(
@@ -115,6 +126,22 @@ def evaluate_checks(
         dataset=label or table,
         contract=contract,
     )
+
+
+def _refill_samples(
+    engine: Engine, scope: Scope, compiled: Sequence[Compiled], values: list[dict[str, Any]]
+) -> None:
+    """Replace repeated samples with distinct ones, in one query for all checks that need it."""
+    todo = [
+        i
+        for i, (c, v) in enumerate(zip(compiled, values, strict=True))
+        if c.sample is not None and needs_distinct_samples(v)
+    ]
+    if not todo:
+        return
+    select = exp.select(*[distinct_samples_select(compiled[i]) for i in todo]).from_(scope.source())
+    for i, samples in zip(todo, engine.query(select)[0], strict=True):
+        values[i]["samples"] = samples
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
