@@ -10,13 +10,13 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import contract, profile, validate
+from lakegate.cli import contract, profile, run, validate
 
 app = typer.Typer(
     name="lakegate",
     help=(
         "Contract-first data pipelines: validate data against a contract, profile it, "
-        "and (soon) load it into Delta Lake exactly once.\n\n"
+        "and load it into Delta Lake exactly once.\n\n"
         "Exit codes: 0 success, 1 the data failed a critical check, 2 bad input or usage."
     ),
     no_args_is_help=True,
@@ -26,7 +26,10 @@ app = typer.Typer(
 )
 app.command("validate")(validate.validate_command)
 app.command("profile")(profile.profile_command)
+app.command("run")(run.run_command)
+app.command("runs")(run.runs_command)
 app.add_typer(contract.app, name="contract")
+app.add_typer(run.pipeline_app, name="pipeline")
 
 
 def _version(value: bool) -> None:

@@ -55,8 +55,10 @@ def profile_command(
     null_value: NullValueOption = None,
     no_header: NoHeaderOption = False,
 ) -> None:
-    """Profile a dataset: per column the type, nulls, distinct values, min/max,
-    mean/stddev, top values and a detected pattern (uuid, email, date, code).
+    """Profile a dataset and optionally propose a contract for it.
+
+    Per column: the type, nulls, distinct values, min/max, mean/stddev, top
+    values and a detected pattern (uuid, email, date, code).
 
     With --suggest-contract, also write a contract describing the data as it is:
     loaded back, it validates the same data with every critical check passing.

@@ -27,7 +27,8 @@ Check ids are ``<column>.<kind>`` for column checks and ``<kind>`` (or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -247,36 +248,88 @@ def _property_checks(b: _Builder, name: str, prop: Property, required: bool) -> 
         b.add(m.Unique, f"{name}.unique", column=name, severity=sev)
 
 
-def _explicit_check(
-    b: _Builder, spec: CheckSpec, column: str | None, loc: tuple[str | int, ...]
-) -> None:
-    kind = spec.kind
+@dataclass(frozen=True)
+class CheckDraft:
+    """An explicit check, validated but not yet given its final id."""
+
+    cls: type[m.Check]
+    base_id: str
+    explicit_id: bool
+    kwargs: dict[str, Any]
+
+
+ErrorAt = Callable[[str, tuple[str | int, ...]], ConfigError]
+
+
+def draft_check(
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    severity: m.Severity,
+    check_id: str | None,
+    column: str | None,
+    loc: tuple[str | int, ...],
+    error_at: ErrorAt,
+    known_columns: Iterable[str] | None = None,
+) -> CheckDraft:
+    """Validate an explicit ``{type, params, severity}`` check (in a contract or a gate).
+
+    Args:
+        kind: The check type (aliases already resolved).
+        params: Its parameters; unknown ones are errors.
+        severity: critical, warning or info.
+        check_id: An explicit id, or None for ``<column>.<kind>`` / ``<kind>``.
+        column: The column a column-level check sits under, or None.
+        loc: Where the check is in its file, for error positions.
+        error_at: Builds a positioned ConfigError from a message and a loc.
+        known_columns: When given, the columns a check may name.
+
+    Raises:
+        ConfigError: Unknown or invalid parameters, or a missing or unknown column.
+    """
+    if kind not in _PARAMS:
+        raise error_at(
+            f"unknown check type {kind!r}; known: {', '.join(sorted(_PARAMS))}", (*loc, "type")
+        )
     try:
-        p = _PARAMS[kind].model_validate(spec.params)
+        p = _PARAMS[kind].model_validate(dict(params))
     except pydantic.ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         what = "unknown parameter" if err["type"] == "extra_forbidden" else err["msg"]
-        raise b.contract.error(f"{kind}: {what}", (*loc, "params", *err["loc"])) from None
+        raise error_at(f"{kind}: {what}", (*loc, "params", *err["loc"])) from None
     if column is not None and p.column is not None:
-        raise b.contract.error("a column check takes no 'column' parameter", (*loc, "params"))
+        raise error_at("a column check takes no 'column' parameter", (*loc, "params"))
     col = column or p.column
     if col is None and kind not in _TABLE_KINDS:
-        raise b.contract.error(f"a table-level {kind} check needs params.column", (*loc, "params"))
-    props = b.contract.schema_.properties
-    if col is not None and col not in props:
-        raise b.contract.error(
+        raise error_at(f"a table-level {kind} check needs params.column", (*loc, "params"))
+    if col is not None and known_columns is not None and col not in set(known_columns):
+        raise error_at(
             f"names column {col!r}, which is not in schema.properties", (*loc, "params", "column")
         )
-    base = spec.id or (f"{col}.{kind}" if col else kind)
+    base = check_id or (f"{col}.{kind}" if col else kind)
     if kind == "unique_combination":
-        base = spec.id or ".".join(["unique_combination", *p.columns])  # type: ignore[attr-defined]
-    common: dict[str, Any] = {"severity": spec.severity}
-    args: dict[str, Any] = p.model_dump(exclude={"column"})
+        base = check_id or ".".join(["unique_combination", *p.columns])  # type: ignore[attr-defined]
     try:
-        cls, kwargs = _explicit_kwargs(kind, col, args)
+        cls, kwargs = _explicit_kwargs(kind, col, p.model_dump(exclude={"column"}))
     except ValueError as exc:
-        raise b.contract.error(str(exc), (*loc, "params")) from None
-    b.add(cls, base, explicit_id=spec.id is not None, **kwargs, **common)
+        raise error_at(str(exc), (*loc, "params")) from None
+    return CheckDraft(cls, base, check_id is not None, {**kwargs, "severity": severity})
+
+
+def _explicit_check(
+    b: _Builder, spec: CheckSpec, column: str | None, loc: tuple[str | int, ...]
+) -> None:
+    d = draft_check(
+        spec.kind,
+        spec.params,
+        severity=spec.severity,
+        check_id=spec.id,
+        column=column,
+        loc=loc,
+        error_at=b.contract.error,
+        known_columns=b.contract.schema_.properties,
+    )
+    b.add(d.cls, d.base_id, explicit_id=d.explicit_id, **d.kwargs)
 
 
 def _explicit_kwargs(

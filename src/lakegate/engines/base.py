@@ -37,6 +37,16 @@ class Engine(Protocol):
             EngineError: The engine failed to run it.
         """
 
+    def execute(self, expression: exp.Expr) -> None:
+        """Run a statement that returns nothing (CREATE, DROP).
+
+        Raises:
+            EngineError: The engine failed to run it.
+        """
+
+    def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
+        """The query's result as a ``pyarrow.RecordBatchReader`` (streamed)."""
+
     def progress(self) -> float:
         """The running query's progress in percent (0-100), or -1 when unknown."""
 

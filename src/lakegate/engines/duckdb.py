@@ -171,6 +171,28 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
 
+    def execute(self, expression: exp.Expr) -> None:
+        """Run a statement that returns nothing (CREATE TABLE/VIEW, DROP)."""
+        sql = expression.sql(dialect="duckdb")
+        try:
+            self.connection.execute(sql)
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            raise InputDataError(f"cannot read the input: {_first_line(exc)}") from None
+        except duckdb.Error as exc:
+            raise EngineError(f"{_first_line(exc)}\n  in statement: {sql[:2000]}") from None
+
+    def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
+        """The query's result as a ``pyarrow.RecordBatchReader`` (streamed, bounded memory)."""
+        sql = expression.sql(dialect="duckdb")
+        try:
+            return self.connection.sql(sql).to_arrow_reader(rows_per_batch)
+        except duckdb.Error as exc:
+            raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
+
+    def register_arrow(self, name: str, data: Any) -> None:
+        """Make an Arrow table or reader queryable as the view ``name``."""
+        self.connection.from_arrow(data).create_view(name, replace=True)
+
     def progress(self) -> float:
         """Progress of the running query in percent, or -1 when DuckDB cannot tell."""
         try:

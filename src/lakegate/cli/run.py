@@ -1,0 +1,177 @@
+"""``lakegate run``, ``lakegate runs`` and ``lakegate pipeline schema``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lakegate.checks.results import to_jsonable
+from lakegate.cli.common import FormatOption, OutputFormat, dump_json, emit, err, handle_errors, out
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="The project folder or its lakegate.yaml (default: found upwards from here).",
+    ),
+]
+
+pipeline_app = typer.Typer(help="Work with pipeline files.", no_args_is_help=True)
+
+
+@pipeline_app.command("schema")
+def pipeline_schema_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Print the JSON Schema of pipeline files, for editors."""
+    from lakegate.config.pipeline import pipeline_json_schema
+
+    emit(dump_json(pipeline_json_schema()), output)
+
+
+@handle_errors
+def run_command(
+    pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML file.")],
+    run_date: Annotated[
+        str | None,
+        typer.Option(
+            "--run-date",
+            metavar="YYYY-MM-DD",
+            help="The logical date: fills {run_date} in the source path.",
+        ),
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore the watermark and reload everything.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Extract, transform and gate; write nothing.")
+    ] = False,
+    project: ProjectOption = None,
+    format: FormatOption = OutputFormat.table,
+) -> None:
+    """Run a pipeline once: extract, transform, gate, load into Delta Lake, record.
+
+    Failing rows go to the dead-letter table; a failing critical set-level check
+    stops the run before anything is written. Exit codes: 0 success, 1 the run
+    failed, 2 bad input.
+    """
+    from lakegate.config.pipeline import load_pipeline
+    from lakegate.config.project import load_project
+    from lakegate.runner import RunOptions, run_pipeline
+
+    date = None
+    if run_date is not None:
+        try:
+            date = dt.date.fromisoformat(run_date)
+        except ValueError:
+            raise typer.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)") from None
+    loaded = load_pipeline(pipeline)
+    proj = load_project(project if project is not None else _project_near(pipeline))
+    steps = []
+
+    def progress(step: str) -> None:
+        steps.append(step)
+        if format is OutputFormat.table:
+            err.print(f"[dim]{loaded.name}: {step}[/]", highlight=False)
+
+    result = run_pipeline(
+        proj,
+        loaded,
+        RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run),
+        progress=progress,
+    )
+    record = result.record
+    if format is OutputFormat.json:
+        typer.echo(dump_json(to_jsonable(record.to_dict())))
+    else:
+        out.print(render_run(record.to_dict(), dry_run=dry_run))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _project_near(pipeline: Path) -> Path | None:
+    from lakegate.config.project import find_project_file
+
+    return find_project_file(pipeline.resolve().parent)
+
+
+def render_run(record: dict, *, dry_run: bool = False) -> Table:
+    """A summary of one run."""
+    ok = record["status"] == "success"
+    title = f"{record['pipeline_name']} {'(dry run) ' if dry_run else ''}" + (
+        "[green]success[/]" if ok else f"[red]{record['status']}[/]"
+    )
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="dim")
+    table.add_column("value")
+    for key in (
+        "run_id",
+        "target",
+        "stage",
+        "rows_extracted",
+        "rows_transformed",
+        "rows_loaded",
+        "rows_rejected",
+        "rows_deduplicated",
+        "quality_checks_passed",
+        "quality_checks_failed",
+        "watermark_before",
+        "watermark_after",
+        "duration_seconds",
+        "error_message",
+    ):
+        value = record.get(key)
+        if value is not None:
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(to_jsonable(value)))
+    return table
+
+
+@handle_errors
+def runs_command(
+    pipeline: Annotated[str | None, typer.Argument(help="Only this pipeline's runs.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
+    project: ProjectOption = None,
+    format: FormatOption = OutputFormat.table,
+) -> None:
+    """List recent runs from the state store."""
+    from lakegate.config.project import load_project
+    from lakegate.state.store import StateStore
+
+    proj = load_project(project)
+    with StateStore(proj.state_url) as state:
+        records = [r.to_dict() for r in state.runs(pipeline, limit=limit)]
+    if format is OutputFormat.json:
+        typer.echo(dump_json(to_jsonable(records)))
+        return
+    table = Table(title=f"runs of {pipeline or proj.name}")
+    for column in (
+        "started_at",
+        "pipeline",
+        "status",
+        "extracted",
+        "loaded",
+        "rejected",
+        "dedup",
+        "seconds",
+        "error",
+    ):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        status = "[green]success[/]" if r["status"] == "success" else f"[red]{r['status']}[/]"
+        table.add_row(
+            str(r["started_at"])[:19],
+            r["pipeline_name"],
+            status,
+            f"{r['rows_extracted']:,}",
+            f"{r['rows_loaded']:,}",
+            f"{r['rows_rejected']:,}",
+            f"{r['rows_deduplicated']:,}",
+            str(r["duration_seconds"] or ""),
+            (r["error_message"] or "")[:80],
+        )
+    out.print(table)

@@ -1,0 +1,116 @@
+"""Plan what a run extracts: which files, and which rows (the watermark filter)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from lakegate.config.pipeline import FileSource, Pipeline
+from lakegate.config.project import Project
+from lakegate.errors import ConfigError
+from lakegate.sources.files import CsvOptions, Dataset, FileDataset, resolve_input
+
+FileStamp = tuple[str, int, int]  # path, size in bytes, mtime in nanoseconds
+
+
+@dataclass(frozen=True)
+class ExtractPlan:
+    """What to read.
+
+    Attributes:
+        dataset: The input, or None when there is nothing new to read.
+        key: The incremental key column, or None.
+        lower_bound: Rows with ``key > lower_bound`` are read (watermark - lookback), or None.
+        files: The files read, with size and mtime, for the new-files mode.
+    """
+
+    dataset: Dataset | None
+    key: str | None = None
+    lower_bound: Any = None
+    files: tuple[FileStamp, ...] = ()
+
+    def filter(self) -> exp.Expr | None:
+        """The row filter for the extract, or None."""
+        if self.key is None or self.lower_bound is None:
+            return None
+        return exp.GT(this=exp.column(self.key, quoted=True), expression=literal(self.lower_bound))
+
+
+def literal(value: Any) -> exp.Expr:
+    """A SQL literal for a watermark value (aware datetimes as TIMESTAMPTZ)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return exp.cast(exp.Literal.string(aware.isoformat()), exp.DataType.build("TIMESTAMPTZ"))
+    return exp.convert(value)
+
+
+def _stamp(path: str) -> FileStamp:
+    st = os.stat(path)
+    return (path, st.st_size, st.st_mtime_ns)
+
+
+def plan_extract(
+    project: Project,
+    pipeline: Pipeline,
+    *,
+    watermark: Any,
+    run_date: dt.date | None,
+    loaded_files: dict[str, tuple[int, int]],
+) -> ExtractPlan:
+    """Decide what a run reads.
+
+    Args:
+        project: The project (paths are relative to its root).
+        pipeline: The pipeline.
+        watermark: The stored watermark (None on a first run or a full refresh).
+        run_date: Fills ``{run_date}`` in the source path (ISO date).
+        loaded_files: ``{path: (size, mtime_ns)}`` already loaded (new-files mode).
+
+    Raises:
+        ConfigError: ``{run_date}`` is in the path but no run date was given, or
+            a lookback is used with a non-temporal watermark.
+        InputDataError: The input cannot be found.
+    """
+    extract = pipeline.extract
+    source = extract.source
+    if not isinstance(source, FileSource):  # pragma: no cover - other sources come later
+        raise ConfigError(f"source type {source.type!r} is not supported yet")
+    path = source.path
+    if "{run_date}" in path:
+        if run_date is None:
+            raise pipeline.error(
+                "the source path has {run_date}: pass --run-date", ("extract", "source", "path")
+            )
+        path = path.replace("{run_date}", run_date.isoformat())
+    csv = CsvOptions(source.csv.delimiter, source.csv.header, tuple(source.csv.null_values))
+    dataset = resolve_input(project.path(path), csv=csv, format=source.format)
+    if extract.strategy == "new_files":
+        if not isinstance(dataset, FileDataset):
+            raise pipeline.error(
+                "new_files needs files, not a Delta table", ("extract", "strategy")
+            )
+        stamps = [_stamp(p) for p in dataset.paths]
+        new = tuple(s for s in stamps if loaded_files.get(s[0]) != (s[1], s[2]))
+        if not new:
+            return ExtractPlan(dataset=None, files=())
+        return ExtractPlan(
+            dataset=FileDataset(
+                tuple(s[0] for s in new), dataset.format, dataset.csv, dataset.label
+            ),
+            files=new,
+        )
+    if extract.strategy == "incremental":
+        lower = watermark
+        lookback = extract.lookback_seconds
+        if lower is not None and lookback:
+            if not isinstance(lower, dt.date):
+                raise pipeline.error(
+                    "lookback needs a date or timestamp incremental_key", ("extract", "lookback")
+                )
+            lower = lower - dt.timedelta(seconds=lookback)
+        return ExtractPlan(dataset=dataset, key=extract.incremental_key, lower_bound=lower)
+    return ExtractPlan(dataset=dataset)
