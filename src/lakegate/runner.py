@@ -204,7 +204,12 @@ class _Run:
                 )
                 + 1
             )
-            before = None if self.options.full_refresh or watermark is None else watermark.value
+            incremental = self.pipeline.extract.strategy == "incremental"
+            before = (
+                watermark.value
+                if incremental and watermark is not None and not self.options.full_refresh
+                else None
+            )
             self.record = replace(self.record, watermark_before=before, watermark_after=before)
             if not self.options.dry_run:
                 self._begun = True
@@ -224,6 +229,7 @@ class _Run:
         self.step("extract")
         plan = self._extract(watermark)
         extracted, newest = self._extract_stats(plan)
+        _checkpoint("after_extract")
         self._set(
             rows_extracted=extracted,
             watermark_after=_newer(watermark, newest) if plan.key else watermark,
@@ -463,7 +469,7 @@ class _Run:
         payload = {
             "version": version,
             "record": self.record.to_dict(),
-            "watermark": encode_value(self.record.watermark_after),
+            "watermark": encode_value(self._state_value()),
             "files": [list(f) for f in plan.files],
         }
         return {RUN_METADATA_KEY: json.dumps(payload)}
@@ -551,15 +557,23 @@ class _Run:
             self._commit_state(version, plan)
         return RunResult(self.record, pre_load=pre, post_load=post)
 
+    def _state_value(self) -> Any:
+        """The watermark value stored with a load: the incremental key's high-water mark,
+        or the load time for loads without one (their load version still counts)."""
+        after = self.record.watermark_after
+        return after if after is not None else self.now
+
     def _commit_state(self, version: int | None, plan: ExtractPlan | None) -> None:
         loaded = getattr(self, "_loaded_version", None)
+        current = self.state.get_watermark(self.pipeline.name)
+        after = self.record.watermark_after
         watermark = None
         if loaded is not None:
-            watermark = (self.record.watermark_after, loaded)
-        elif (current := self.state.get_watermark(self.pipeline.name)) is not None:
-            watermark = (self.record.watermark_after, current.version)
-        elif self.record.watermark_after is not None:
-            watermark = (self.record.watermark_after, 0)
+            watermark = (self._state_value(), loaded)
+        elif current is not None:
+            watermark = (after if after is not None else current.value, current.version)
+        elif after is not None:
+            watermark = (after, 0)
         files = {path: (size, mtime) for path, size, mtime in plan.files} if plan else None
         self.state.commit_run(self.record, watermark=watermark, files=files)
         _checkpoint("after_state_commit")

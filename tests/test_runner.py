@@ -1,0 +1,313 @@
+"""`lakegate run` end to end on real flights data: the invariants of DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lakegate.config.pipeline import load_pipeline
+from lakegate.config.project import load_project
+from lakegate.runner import KILL_ENV, KILL_POINTS, RunOptions, run_pipeline
+from lakegate.state.store import LockHeldError, StateStore
+from tests.conftest import lakegate
+
+KEYS = ["year", "month", "day", "origin", "carrier", "flight"]
+
+CONTRACT = """\
+contract: {name: flights, version: 1.0.0}
+schema:
+  required: [year, month, day, carrier, flight, origin, time_hour]
+  properties:
+    year: {type: integer}
+    month: {type: integer}
+    day: {type: integer}
+    dep_delay: {type: integer, minimum: -120, maximum: 1440}
+    carrier: {type: string, pattern: "^[A-Z0-9]{2}$"}
+    flight: {type: integer}
+    origin: {type: string, enum: [EWR, JFK, LGA]}
+    time_hour: {type: timestamp}
+quality:
+  uniqueness: {combination: [year, month, day, origin, carrier, flight]}
+"""
+
+
+def pipeline_yaml(**overrides: str) -> str:
+    parts = {
+        "extract": "source: {type: file, path: data/*.parquet}\n  strategy: full",
+        "load": "target: flights\n  strategy: merge\n  merge_keys: [" + ", ".join(KEYS) + "]\n"
+        "  order_by: time_hour\n  partition_by: [day]",
+        "extra": "",
+    } | overrides
+    return (
+        f"pipeline: {{name: flights_daily}}\nextract:\n  {parts['extract']}\n"
+        f"load:\n  {parts['load']}\ncontract: contracts/flights.yaml\n{parts['extra']}"
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, flights_dir: Path):
+    """A project folder with three days of January flights as one file per day."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "lakegate.yaml").write_text("name: test_project\n")
+    (tmp_path / "contracts" / "flights.yaml").write_text(CONTRACT)
+    con = duckdb.connect()
+    flights = con.read_parquet(str(flights_dir / "flights.parquet"))
+    flights.create_view("flights")
+    for day in (1, 2, 3):
+        con.execute(
+            f"COPY (SELECT * FROM flights WHERE month = 1 AND day = {day}) "
+            f"TO '{tmp_path / 'data' / f'day{day}.parquet'}'"
+        )
+    con.close()
+
+    def write(text: str) -> Path:
+        path = tmp_path / "pipelines" / "flights.yaml"
+        path.write_text(text)
+        return path
+
+    return tmp_path, write
+
+
+def run(root: Path, pipeline_file: Path, **options):
+    return run_pipeline(load_project(root), load_pipeline(pipeline_file), RunOptions(**options))
+
+
+def table_rows(root: Path, sql: str = "SELECT count(*) FROM t") -> list[tuple]:
+    from deltalake import DeltaTable
+
+    files = DeltaTable(str(root / "lake" / "flights")).file_uris()
+    con = duckdb.connect()
+    con.read_parquet(files, hive_partitioning=True).create_view("t")
+    return con.execute(sql).fetchall()
+
+
+def source_rows(root: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect()
+    con.read_parquet(str(root / "data" / "*.parquet")).create_view("s")
+    return con.execute(sql).fetchall()
+
+
+def test_merge_run_loads_everything_and_is_idempotent(project) -> None:
+    root, write = project
+    path = write(pipeline_yaml())
+    first = run(root, path)
+    assert first.ok, first.record.error_message
+    expected = source_rows(root, "SELECT count(*) FROM s")[0][0]
+    r = first.record
+    assert r.rows_extracted == expected == r.rows_loaded + r.rows_rejected + r.rows_deduplicated
+    assert table_rows(root)[0][0] == expected
+    content = table_rows(root, "SELECT * FROM t ORDER BY ALL")
+    second = run(root, path)
+    assert second.ok
+    assert table_rows(root, "SELECT * FROM t ORDER BY ALL") == content
+    log = [
+        json.loads(line) for line in (root / ".lakegate" / "runs.jsonl").read_text().splitlines()
+    ]
+    assert [entry["status"] for entry in log] == ["success", "success"]
+    assert set(log[0]) >= {
+        "pipeline_name",
+        "run_id",
+        "started_at",
+        "completed_at",
+        "status",
+        "stage",
+        "rows_extracted",
+        "rows_transformed",
+        "rows_loaded",
+        "rows_rejected",
+        "quality_checks_passed",
+        "quality_checks_failed",
+        "duration_seconds",
+        "error_message",
+        "watermark_before",
+        "watermark_after",
+    }
+
+
+def test_bad_rows_go_to_the_dead_letter_table_with_reasons(project) -> None:
+    root, write = project
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN flight % 50 = 0 THEN 'XXX' ELSE origin END AS origin, "
+        f"CASE WHEN flight % 70 = 0 THEN 5000 ELSE dep_delay END AS dep_delay) "
+        f"FROM '{root / 'data' / 'day2.parquet'}') TO '{root / 'data' / 'day2b.parquet'}'"
+    )
+    (root / "data" / "day2.parquet").unlink()
+    result = run(root, write(pipeline_yaml()))
+    assert result.ok, result.record.error_message
+    bad_origin, bad_delay, bad_any, total = source_rows(
+        root,
+        """
+        SELECT count(*) FILTER (WHERE origin = 'XXX'), count(*) FILTER (WHERE dep_delay = 5000),
+               count(*) FILTER (WHERE origin = 'XXX' OR dep_delay = 5000), count(*) FROM s""",
+    )[0]
+    r = result.record
+    assert r.rows_rejected == bad_any > 0
+    assert r.rows_extracted == total == r.rows_loaded + r.rows_rejected + r.rows_deduplicated
+    assert table_rows(root)[0][0] == total - bad_any
+    from deltalake import DeltaTable
+
+    dlq = DeltaTable(str(root / "lake" / "_dead_letter" / "flights")).file_uris()
+    con = duckdb.connect()
+    con.read_parquet(dlq).create_view("d")
+    rows = con.execute("SELECT failed_checks, record, run_id FROM d").fetchall()
+    assert len(rows) == bad_any
+    reasons = [set(checks) for checks, _, _ in rows]
+    assert sum("origin.accepted_values" in c for c in reasons) == bad_origin
+    assert sum("dep_delay.range" in c for c in reasons) == bad_delay
+    record = json.loads(rows[0][1])
+    assert set(record) >= {"origin", "dep_delay", "tailnum", "time_hour"}
+    assert {run_id for _, _, run_id in rows} == {r.run_id}
+    # A second run of the same input quarantines the same rows again, in a new batch.
+    assert run(root, write(pipeline_yaml())).ok
+    assert table_rows(root)[0][0] == total - bad_any
+
+
+def test_a_failing_set_level_check_writes_nothing(project) -> None:
+    root, write = project
+    path = write(
+        pipeline_yaml(extra="quality_gates:\n  pre_load: [{type: row_count, min: 1000000}]\n")
+    )
+    result = run(root, path)
+    assert not result.ok
+    assert "row_count" in result.record.error_message
+    assert not (root / "lake" / "flights").exists()
+    with StateStore(load_project(root).state_url) as state:
+        assert state.get_watermark("flights_daily") is None
+        assert state.runs("flights_daily")[0].status == "failed"
+
+
+def test_too_many_rejects_fail_the_run(project) -> None:
+    root, write = project
+    strict = CONTRACT.replace("enum: [EWR, JFK, LGA]", "enum: [EWR]")
+    (root / "contracts" / "flights.yaml").write_text(strict)
+    result = run(root, write(pipeline_yaml()))
+    assert not result.ok
+    assert "max_rejected_fraction" in result.record.error_message
+    assert not (root / "lake" / "flights").exists()
+
+
+def test_incremental_with_lookback_does_not_duplicate(project) -> None:
+    root, write = project
+    path = write(
+        pipeline_yaml(
+            extract="source: {type: file, path: data/*.parquet}\n"
+            "  strategy: incremental\n  incremental_key: time_hour\n"
+            "  lookback: 1 day"
+        )
+    )
+    day3 = root / "data" / "day3.parquet"
+    held = day3.rename(root / "day3.later")
+    assert run(root, path).ok
+    first = table_rows(root)[0][0]
+    held.rename(day3)
+    second = run(root, path)
+    assert second.ok
+    total = source_rows(root, "SELECT count(*) FROM s")[0][0]
+    assert table_rows(root)[0][0] == total > first
+    # The lookback re-read some of day 2 as well: they were merged, not duplicated.
+    assert (
+        second.record.rows_extracted
+        > source_rows(root, "SELECT count(*) FROM s WHERE day = 3")[0][0]
+    )
+    assert (
+        table_rows(
+            root,
+            "SELECT count(*) - count(DISTINCT (year, month, day, origin, carrier, flight)) FROM t",
+        )[0][0]
+        == 0
+    )
+    with StateStore(load_project(root).state_url) as state:
+        wm = state.get_watermark("flights_daily")
+    assert wm.value == source_rows(root, "SELECT max(time_hour) FROM s")[0][0]
+
+
+def test_partition_overwrite_by_run_date_replaces_its_partition(project) -> None:
+    root, write = project
+    for day in (1, 2, 3):
+        (root / "data" / f"day{day}.parquet").rename(root / "data" / f"2013-01-0{day}.parquet")
+    path = write(
+        pipeline_yaml(
+            extract='source: {type: file, path: "data/{run_date}.parquet"}\n  strategy: full',
+            load="target: flights\n  strategy: partition_overwrite\n  partition_by: [day]",
+        )
+    )
+    for day in (1, 2):
+        assert run(root, path, run_date=dt.date(2013, 1, day)).ok
+    before = table_rows(root, "SELECT day, count(*) FROM t GROUP BY day ORDER BY day")
+    assert run(root, path, run_date=dt.date(2013, 1, 2)).ok
+    assert table_rows(root, "SELECT day, count(*) FROM t GROUP BY day ORDER BY day") == before
+
+
+def test_dry_run_writes_nothing(project) -> None:
+    root, write = project
+    result = run(root, write(pipeline_yaml()), dry_run=True)
+    assert result.ok and result.record.rows_loaded > 0
+    assert not (root / "lake").exists()
+
+
+def test_a_second_writer_is_refused(project) -> None:
+    root, write = project
+    path = write(pipeline_yaml())
+    with (
+        StateStore(load_project(root).state_url) as state,
+        state.acquire_lock("flights_daily", "other-run"),
+    ):
+        with pytest.raises(LockHeldError, match="other-run"):
+            run(root, path)
+        proc = lakegate("run", str(path), cwd=root)
+        assert proc.returncode != 0 and "other-run" in proc.stderr
+
+
+@pytest.mark.parametrize("step", KILL_POINTS)
+def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) -> None:
+    root, write = project
+    # Make some rows bad so the dead-letter step runs too.
+    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
+    (root / "contracts" / "flights.yaml").write_text(strict)
+    path = write(pipeline_yaml())
+    env = {**os.environ, KILL_ENV: step}
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakegate", "run", str(path)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9, proc.stderr  # really killed
+    rerun = run(root, path)
+    assert rerun.ok, rerun.record.error_message
+    total, bad = source_rows(
+        root, "SELECT count(*), count(*) FILTER (WHERE dep_delay > 300) FROM s"
+    )[0]
+    assert table_rows(root)[0][0] == total - bad
+    assert (
+        table_rows(
+            root,
+            "SELECT count(*) - count(DISTINCT (year, month, day, origin, carrier, flight)) FROM t",
+        )[0][0]
+        == 0
+    )
+    from deltalake import DeltaTable
+
+    con = duckdb.connect()
+    con.read_parquet(
+        DeltaTable(str(root / "lake" / "_dead_letter" / "flights")).file_uris()
+    ).create_view("d")
+    # Every quarantined row is in the dead-letter table exactly once per batch that saw it.
+    per_batch = con.execute(
+        "SELECT batch_version, count(*) FROM d GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert all(n == bad for _, n in per_batch)
+    with StateStore(load_project(root).state_url) as state:
+        assert state.runs("flights_daily")[0].status == "success"
