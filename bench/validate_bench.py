@@ -371,29 +371,9 @@ def best_of(fn: Callable[[], object], runs: int) -> float:
     return min(times)
 
 
-# `lakegate` with sample aggregates replaced by NULL: all of them ("none"), or only
-# those of checks that cannot fail (constant FALSE failure, "not_false").
-PATCHED_LAKEGATE = """
-import sys
-from sqlglot import exp
-import lakegate.checks.compile as c
-original, keep = c._samples, sys.argv.pop(1)
-def samples(value, predicate):
-    if keep == "none" or predicate == exp.false():
-        return exp.Null()
-    return original(value, predicate)
-c._samples = samples
-from lakegate.cli import main
-sys.argv[0] = "lakegate"
-main()
-"""
-
-
 def breakdown(runs: int) -> dict[str, Any]:
     """Where lakegate's time goes: start-up and each query, timed in one process."""
     import re
-
-    from sqlglot import exp
 
     from lakegate.checks.compile import Scope
     from lakegate.checks.evaluate import aggregate_select, compile_all
@@ -410,65 +390,12 @@ def breakdown(runs: int) -> dict[str, Any]:
         run_measured([sys.executable, "-c", "import duckdb"]).seconds for _ in range(runs)
     )
 
-    # Whole lakegate processes with its sample aggregates patched out (what a fix
-    # would save): only while lakegate.checks.compile._samples(value, predicate) exists.
-    import lakegate.checks.compile as compile_module
-
-    if callable(getattr(compile_module, "_samples", None)):
-        args = lakegate_cmd(CLEAN)[1:]
-        for key, keep in (("no_constant_false_samples", "not_false"), ("no_samples", "none")):
-            cmd = [sys.executable, "-c", PATCHED_LAKEGATE, keep, *args]
-            figures[f"lakegate_process_{key}_best_seconds"] = round(
-                min(
-                    checked(run_measured(cmd), "patched lakegate", (0,)).seconds
-                    for _ in range(runs)
-                ),
-                4,
-            )
-
     engine = DuckDBEngine()
     engine.register("dataset", resolve_input(str(CLEAN)))
     scope = Scope(table="dataset", columns=engine.columns("dataset"))
     compiled = compile_all(contract_checks(load_contract(CONTRACT)), scope)
     select, _ = aggregate_select(compiled, scope)
     unique_sql = next(c.queries["duplicates"] for c in compiled if c.check.id == UNIQUE_ID)
-
-    # A sample aggregate is "MIN([DISTINCT] value, 5) FILTER (WHERE failure) AS aN".
-    def is_sample(e: exp.Expr) -> bool:
-        return isinstance(e, exp.Alias) and isinstance(e.this, exp.Filter)
-
-    def is_false_sample(e: exp.Expr) -> bool:
-        return is_sample(e) and e.this.expression.this.sql() == "FALSE"
-
-    def variant(rewrite: Callable[[exp.Alias], exp.Expr | None]) -> exp.Select:
-        """The aggregate SELECT with each sample aggregate rewritten (None drops it)."""
-        out = []
-        for e in select.expressions:
-            new = rewrite(e.copy()) if is_sample(e) else e.copy()
-            if new is not None:
-                out.append(new)
-        return exp.select(*out).from_(scope.source())
-
-    def value_of(agg: exp.Expr) -> exp.Expr:
-        inner = agg.this
-        return inner.expressions[0] if isinstance(inner, exp.Distinct) else inner
-
-    def plain(e: exp.Alias) -> exp.Expr | None:
-        """Constant-FALSE samples dropped, DISTINCT dropped (dedupe in Python)."""
-        if is_false_sample(e):
-            return None
-        e.this.this.set("this", value_of(e.this.this).copy())
-        return e
-
-    def case(e: exp.Alias) -> exp.Expr | None:
-        """Constant-FALSE samples dropped, MIN(CASE WHEN failure THEN value END, 5)."""
-        if is_false_sample(e):
-            return None
-        agg, where = e.this.this, e.this.expression.this
-        value = exp.Case(ifs=[exp.If(this=where.copy(), true=value_of(agg).copy())])
-        return exp.Min(this=value, expressions=[a.copy() for a in agg.expressions]).as_(
-            e.alias, quoted=True
-        )
 
     hand = HANDWRITTEN.read_text()
     hand_sql = {
@@ -480,17 +407,7 @@ def breakdown(runs: int) -> dict[str, Any]:
     def sql_time(sql: str, params: list[Any] | None = None) -> float:
         return round(best_of(lambda: con.execute(sql, params).fetchall(), runs), 4)
 
-    n_samples = sum(map(is_sample, select.expressions))
-    n_false = sum(map(is_false_sample, select.expressions))
-    variants = {
-        "lakegate aggregate SELECT, as generated": select,
-        f"  without the {n_false} samples of constant-FALSE type checks": variant(
-            lambda e: None if is_false_sample(e) else e
-        ),
-        f"  without all {n_samples} sample aggregates": variant(lambda e: None),
-        "  no FALSE samples, the others without DISTINCT": variant(plain),
-        "  no FALSE samples, the others MIN(CASE WHEN failure THEN value END, 5)": variant(case),
-    }
+    variants = {"lakegate aggregate SELECT, as generated": select}
     queries: dict[str, float] = {}
     for label, query in variants.items():
         queries[label] = sql_time(query.sql(dialect="duckdb"))
@@ -501,8 +418,6 @@ def breakdown(runs: int) -> dict[str, Any]:
     figures["query_best_seconds"] = queries
     figures["aggregate_expressions"] = {
         "lakegate": len(select.expressions),
-        "lakegate_sample_aggregates": n_samples,
-        "lakegate_constant_false_sample_aggregates": n_false,
     }
     figures["lakegate_aggregate_sql"] = select.sql(dialect="duckdb", pretty=True)
     figures["lakegate_uniqueness_sql"] = unique_sql.sql(dialect="duckdb", pretty=True)
@@ -623,14 +538,6 @@ def print_report(results: dict[str, Any]) -> None:
         ):
             own = statistics.median(t[key]["in_process_seconds"])
             print(f"  {label:72} {own:.2f}s")
-        for key, label in (
-            ("no_constant_false_samples", "no samples for constant-FALSE checks"),
-            ("no_samples", "no sample aggregates"),
-        ):
-            if f"lakegate_process_{key}_best_seconds" in b:
-                seconds = b[f"lakegate_process_{key}_best_seconds"]
-                label = f"lakegate validate process, patched: {label}"
-                print(f"  {label:72} {seconds:.2f}s")
         for label, seconds in b["query_best_seconds"].items():
             print(f"  {label:72} {seconds:.2f}s")
     print()

@@ -6,11 +6,7 @@ only by the modules that use them.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("lakegate")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written (pyproject.toml reads it from here).
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -817,8 +817,9 @@ def test_aggregate_select_is_one_select_sharing_identical_aggregates(engine, loa
     assert {a for mapping in mappings for a in mapping.values()} == set(aliases)
     stars = [e for e in select.expressions if e.this == exp.Count(this=exp.Star())]
     assert len(stars) == 1
-    # count_if + samples for not_null and range, plus COUNT(*), COUNT(a), AVG(a).
-    assert len(aliases) == 7
+    # count_if for not_null and range, plus COUNT(*), COUNT(a), AVG(a); samples are
+    # fetched afterwards, only for checks that failed.
+    assert len(aliases) == 5
 
     (row,) = engine.query(select)
     by_alias = dict(zip(aliases, row, strict=True))
@@ -856,7 +857,10 @@ def test_evaluate_checks_scans_once_for_all_aggregates(engine, load, monkeypatch
     ]
     report = run(engine, *aggregate_only)
     scans = [q for q in queries if q.find(exp.Table)]  # the regex probe reads no table
-    assert len(scans) == 1
+    # The aggregate scan, plus one query fetching the samples of the failing row checks.
+    assert len(scans) == 2
+    assert not any(isinstance(e.this, exp.Filter) for e in scans[0].expressions)
+    assert all(isinstance(e, exp.Filter) for e in scans[1].expressions)
     assert [r.passed for r in report.results] == [
         False,
         False,
@@ -873,7 +877,11 @@ def test_evaluate_checks_scans_once_for_all_aggregates(engine, load, monkeypatch
     queries.clear()
     run(engine, *aggregate_only, m.Unique(id="un", column="a"))
     scans = [q for q in queries if q.find(exp.Table)]
-    assert len(scans) == 2  # the one aggregate scan, plus the duplicate-key query
+    assert len(scans) == 3  # the aggregate scan, the samples, plus the duplicate-key query
+    queries.clear()
+    passing = [m.RowCount(id="rc", min=1), m.NotNull(id="nn", column="t")]
+    assert run(engine, *passing).passed
+    assert len([q for q in queries if q.find(exp.Table)]) == 1  # clean data: one scan
 
 
 def test_duplicate_check_ids_are_rejected(engine, load):

@@ -92,37 +92,25 @@ def _count_if(predicate: exp.Expr) -> exp.Expr:
     return exp.CountIf(this=predicate)
 
 
-def _samples(value: exp.Expr, predicate: exp.Expr, *, distinct: bool = False) -> exp.Expr:
-    """The SAMPLE_SIZE smallest values among failing rows (deterministic).
+def _samples(value: exp.Expr, predicate: exp.Expr) -> exp.Expr:
+    """The SAMPLE_SIZE smallest distinct values among failing rows (deterministic)."""
+    return exp.Filter(
+        this=exp.Min(
+            this=exp.Distinct(expressions=[value]), expressions=[exp.Literal.number(SAMPLE_SIZE)]
+        ),
+        expression=exp.Where(this=predicate),
+    )
 
-    The shared scan uses the plain form (cheap, streams); it may repeat a value.
-    When it does and more distinct failing values may exist, the evaluator fetches
-    the distinct form for those checks in one follow-up query
-    (``MIN(DISTINCT ...)`` makes DuckDB materialise the scanned columns, which
-    would slow every scan down).
+
+def samples_aggregate(compiled: Compiled) -> exp.Expr:
+    """The aggregate fetching a row-level check's samples.
+
+    Samples are not part of the shared scan: ``MIN(DISTINCT ...)`` there would make
+    DuckDB materialise the scanned columns, and on clean data no check needs one.
+    The evaluator fetches them for the checks that failed, in one follow-up query.
     """
-    n = [exp.Literal.number(SAMPLE_SIZE)]
-    if distinct:
-        return exp.Filter(
-            this=exp.Min(this=exp.Distinct(expressions=[value]), expressions=n),
-            expression=exp.Where(this=predicate),
-        )
-    # MIN(CASE ...) skips the NULLs of passing rows; measured faster than FILTER in DuckDB.
-    return exp.Min(this=exp.If(this=predicate, true=value), expressions=n)
-
-
-def distinct_samples_select(compiled: Compiled) -> exp.Expr:
-    """The aggregate fetching up to SAMPLE_SIZE distinct failing values of a row-level check."""
     assert compiled.failure is not None and compiled.sample is not None
-    return _samples(compiled.sample.copy(), compiled.failure.copy(), distinct=True)
-
-
-def needs_distinct_samples(values: Values) -> bool:
-    """True when a row-level check's plain samples repeat a value and may hide others."""
-    samples = values.get("samples") or []
-    failing = int(values.get("failing") or 0)
-    unique = len(_distinct_samples(samples))
-    return unique < len(samples) and unique < min(failing, SAMPLE_SIZE)
+    return _samples(compiled.sample.copy(), compiled.failure.copy())
 
 
 def _distinct_samples(values: Any) -> tuple[Any, ...]:
@@ -152,7 +140,7 @@ def _row_check(
     never_fails = failure == exp.false()
     aggregates = {"evaluated": evaluated}
     if not never_fails:
-        aggregates |= {"failing": _count_if(failure), "samples": _samples(sample, failure)}
+        aggregates["failing"] = _count_if(failure)
 
     def evaluate(values: Values, _: QueryRows) -> CheckResult:
         failing, total = int(values.get("failing") or 0), int(values["evaluated"] or 0)

@@ -20,8 +20,7 @@ from lakegate.checks.compile import (
     Compiled,
     Scope,
     compile_check,
-    distinct_samples_select,
-    needs_distinct_samples,
+    samples_aggregate,
 )
 from lakegate.checks.model import Check, Regex
 from lakegate.checks.results import CheckResult, ValidationReport
@@ -114,7 +113,7 @@ def evaluate_checks(
         values: dict[str, Any] = {name: by_alias[alias] for name, alias in mapping.items()}
         values.setdefault(ROWS, by_alias["a0"])
         per_check.append(values)
-    _refill_samples(engine, scope, compiled, per_check)
+    _fetch_samples(engine, scope, compiled, per_check)
     results: list[CheckResult] = []
     for c, values in zip(compiled, per_check, strict=True):
         fetched = {name: _run(engine, q, c.check) for name, q in c.queries.items()}
@@ -128,18 +127,18 @@ def evaluate_checks(
     )
 
 
-def _refill_samples(
+def _fetch_samples(
     engine: Engine, scope: Scope, compiled: Sequence[Compiled], values: list[dict[str, Any]]
 ) -> None:
-    """Replace repeated samples with distinct ones, in one query for all checks that need it."""
+    """Add the samples of every failing row-level check, in one query for all of them."""
     todo = [
         i
         for i, (c, v) in enumerate(zip(compiled, values, strict=True))
-        if c.sample is not None and needs_distinct_samples(v)
+        if c.sample is not None and int(v.get("failing") or 0) > 0
     ]
     if not todo:
         return
-    select = exp.select(*[distinct_samples_select(compiled[i]) for i in todo]).from_(scope.source())
+    select = exp.select(*[samples_aggregate(compiled[i]) for i in todo]).from_(scope.source())
     for i, samples in zip(todo, engine.query(select)[0], strict=True):
         values[i]["samples"] = samples
 
