@@ -29,6 +29,25 @@ class StageSql:
     origin: str
 
 
+def parse_select(text: str, dialect: str, origin: str) -> exp.Query:
+    """Parse SQL that must be exactly one read-only SELECT (a stage, a custom_sql check).
+
+    Raises:
+        ConfigError: Naming ``origin``, when the text does not parse, holds several
+            statements, or writes (INSERT, CREATE, DROP, ...).
+    """
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"{origin}: cannot parse SQL: {exc}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ConfigError(f"{origin}: expected exactly one SELECT query")
+    query = statements[0]
+    if query.find(exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
+        raise ConfigError(f"{origin}: may only read data")
+    return query
+
+
 def parse_stage(
     name: str, sql_or_path: str, resolve: Callable[[str], Path], dialect: str
 ) -> StageSql:
@@ -46,15 +65,7 @@ def parse_stage(
         except OSError as exc:
             raise ConfigError(f"{origin}: cannot read {path}: {exc.strerror}") from None
         origin = f"stage {name!r} ({path})"
-    try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"{origin}: cannot parse SQL: {exc}") from None
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise ConfigError(f"{origin}: a stage must be exactly one SELECT query")
-    query = statements[0]
-    if query.find(exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
-        raise ConfigError(f"{origin}: a stage may only read data")
+    query = parse_select(text, dialect, origin)
     return StageSql(name, query, origin)
 
 

@@ -31,6 +31,7 @@ from sqlglot import exp
 from lakegate.checks import model as m
 from lakegate.checks.results import CheckResult
 from lakegate.errors import ConfigError, InputDataError
+from lakegate.transform import parse_select
 
 SAMPLE_SIZE = 5
 ROWS = "rows"  # the shared COUNT(*) aggregate every evaluation carries
@@ -612,15 +613,7 @@ def parse_custom_query(sql: str, scope: Scope, check_id: str) -> exp.Query:
     Raises:
         ConfigError: Not exactly one SELECT statement.
     """
-    try:
-        statements = sqlglot.parse(sql, read=scope.dialect)
-    except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"check {check_id!r}: cannot parse SQL: {exc}") from None
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise ConfigError(f"check {check_id!r}: custom_sql must be exactly one SELECT query")
-    query = statements[0]
-    if query.find(exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
-        raise ConfigError(f"check {check_id!r}: custom_sql may only read data")
+    query = parse_select(sql, scope.dialect, f"check {check_id!r} (custom_sql)")
     for table in query.find_all(exp.Table):
         if table.name == "dataset" and not table.db:
             alias = table.alias or "dataset"

@@ -279,15 +279,10 @@ class Contract(Strict):
         return self._source.path if self._source else None
 
     def error(self, message: str, loc: tuple[str | int, ...]) -> ConfigError:
-        """A ConfigError positioned at ``loc`` (a key path) in the contract's file."""
-        pos = self._source.position(loc) if self._source else None
-        return ConfigError(
-            message,
-            path=self.path,
-            line=pos[0] if pos else None,
-            column=pos[1] if pos else None,
-            key=".".join(map(str, loc)) or None,
-        )
+        """A ConfigError positioned at ``loc`` (a key path) in the contract file."""
+        if self._source is None:
+            return ConfigError(message, key=".".join(map(str, loc)) or None)
+        return self._source.error(message, loc)
 
 
 def _check_references(c: Contract) -> None:

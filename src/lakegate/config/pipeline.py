@@ -174,15 +174,10 @@ class Pipeline(_Strict):
         return here.parent / p
 
     def error(self, message: str, loc: tuple[str | int, ...]) -> ConfigError:
-        """A ConfigError positioned at ``loc`` in the pipeline file."""
-        pos = self._source.position(loc) if self._source else None
-        return ConfigError(
-            message,
-            path=self.path,
-            line=pos[0] if pos else None,
-            column=pos[1] if pos else None,
-            key=".".join(map(str, loc)) or None,
-        )
+        """A ConfigError positioned at ``loc`` (a key path) in the pipeline file."""
+        if self._source is None:
+            return ConfigError(message, key=".".join(map(str, loc)) or None)
+        return self._source.error(message, loc)
 
 
 def load_pipeline(path: str | Path, env: dict[str, str] | None = None) -> Pipeline:

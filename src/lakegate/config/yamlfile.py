@@ -46,6 +46,17 @@ class Located:
             loc = loc[:-1]
         return self.positions.get(())
 
+    def error(self, message: str, loc: Loc) -> ConfigError:
+        """A ConfigError positioned at ``loc`` (a key path) in this document."""
+        pos = self.position(loc)
+        return ConfigError(
+            message,
+            path=self.path,
+            line=pos[0] if pos else None,
+            column=pos[1] if pos else None,
+            key=".".join(map(str, loc)) or None,
+        )
+
 
 def _construct(node: yaml.Node, loc: Loc, positions: dict[Loc, tuple[int, int]], path: Path) -> Any:
     positions.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from lakegate.engines.base import Engine
-from lakegate.errors import UserInputError
+from lakegate.registry import load_plugin
 
 # name -> "module:Class"; adding an engine adds one line here.
 ENGINES: dict[str, str] = {
@@ -20,15 +19,7 @@ def create_engine(name: str = "duckdb", **options: Any) -> Engine:
     Raises:
         UserInputError: No engine has that name.
     """
-    try:
-        target = ENGINES[name]
-    except KeyError:
-        raise UserInputError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(ENGINES))}"
-        ) from None
-    module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    engine: Engine = cls(**options)
+    engine: Engine = load_plugin(ENGINES, name, "engine")(**options)
     return engine
 
 

@@ -7,12 +7,12 @@ deltalake or DuckDB; each sink's heavy imports stay in its own module.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from lakegate.errors import DataError, UserInputError
+from lakegate.registry import load_plugin
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -272,15 +272,7 @@ def create_sink(name: str, table_uri: str, **options: Any) -> Sink:
     Raises:
         UserInputError: No sink has that name.
     """
-    try:
-        target = SINKS[name]
-    except KeyError:
-        raise UserInputError(
-            f"unknown sink {name!r}; available: {', '.join(sorted(SINKS))}"
-        ) from None
-    module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    sink: Sink = cls(table_uri, **options)
+    sink: Sink = load_plugin(SINKS, name, "sink")(table_uri, **options)
     return sink
 
 
