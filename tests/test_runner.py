@@ -311,3 +311,23 @@ def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) ->
     assert all(n == bad for _, n in per_batch)
     with StateStore(load_project(root).state_url) as state:
         assert state.runs("flights_daily")[0].status == "success"
+
+
+def test_dlq_show_lists_the_quarantined_rows(project) -> None:
+    root, write = project
+    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
+    (root / "contracts" / "flights.yaml").write_text(strict)
+    result = run(root, write(pipeline_yaml()))
+    assert result.ok
+    bad = source_rows(root, "SELECT count(*) FROM s WHERE dep_delay > 300")[0][0]
+    proc = lakegate("dlq", "show", "flights", "--format", "json", "-n", "3", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["total"] == bad == result.record.rows_rejected
+    assert len(data["rows"]) == 3
+    assert all(r["failed_checks"] == ["dep_delay.range"] for r in data["rows"])
+    assert all(r["record"]["dep_delay"] > 300 for r in data["rows"])
+    proc = lakegate("dlq", "show", "flights", cwd=root)
+    assert proc.returncode == 0 and "dep_delay.range" in proc.stdout
+    proc = lakegate("dlq", "show", "planes", cwd=root)
+    assert proc.returncode == 2 and "no dead-letter table" in proc.stderr
