@@ -331,3 +331,52 @@ def test_dlq_show_lists_the_quarantined_rows(project) -> None:
     assert proc.returncode == 0 and "dep_delay.range" in proc.stdout
     proc = lakegate("dlq", "show", "planes", cwd=root)
     assert proc.returncode == 2 and "no dead-letter table" in proc.stderr
+
+
+def test_error_handling_strategies(project, monkeypatch) -> None:
+    root, write = project
+    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
+    (root / "contracts" / "flights.yaml").write_text(strict)
+    bad = source_rows(root, "SELECT count(*) FROM s WHERE dep_delay > 300")[0][0]
+    assert bad > 0
+
+    fail_fast = run(root, write(pipeline_yaml(extra="error_handling: {strategy: fail-fast}\n")))
+    assert not fail_fast.ok and "fail-fast" in fail_fast.record.error_message
+    assert not (root / "lake" / "flights").exists()
+
+    skip = run(root, write(pipeline_yaml(extra="error_handling: {strategy: skip-and-alert}\n")))
+    assert skip.ok and skip.record.status == "partial"
+    assert skip.record.rows_rejected == bad and "skipped" in skip.record.error_message
+
+
+def test_retry_runs_again_after_a_transient_failure(project, monkeypatch) -> None:
+    from lakegate.sinks import LoadError
+    from lakegate.sinks.delta import DeltaSink
+
+    root, write = project
+    real_write = DeltaSink.write
+    calls: list[int] = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise LoadError("concurrent commit", transient=True)
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaSink, "write", flaky)
+    extra = "error_handling: {strategy: retry, max_retries: 2, retry_delay_seconds: 0}\n"
+    result = run(root, write(pipeline_yaml(extra=extra)))
+    assert result.ok and len(calls) == 2
+    total = source_rows(root, "SELECT count(*) FROM s")[0][0]
+    assert table_rows(root)[0][0] == total
+    with StateStore(load_project(root).state_url) as state:
+        assert [r.status for r in state.runs("flights_daily")] == ["success", "failed"]
+
+    calls.clear()
+    monkeypatch.setattr(
+        DeltaSink,
+        "write",
+        lambda self, *a, **k: (_ for _ in ()).throw(LoadError("permanent", transient=False)),
+    )
+    result = run(root, write(pipeline_yaml(extra=extra)))
+    assert not result.ok and "permanent" in result.record.error_message

@@ -24,9 +24,10 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import tenacity
 from sqlglot import exp
 
 from lakegate.checks.compile import Scope, engine_type
@@ -88,12 +89,12 @@ class RunResult:
     record: RunRecord
     pre_load: ValidationReport | None = None
     post_load: ValidationReport | None = None
-    recovered: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    transient: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.record.status == "success"
+        """True unless the run failed (a ``partial`` run loaded, with skipped rows)."""
+        return self.record.status != "failed"
 
 
 class RunFailed(DataError):
@@ -145,17 +146,36 @@ def run_pipeline(
     ]
     post_checks = gate_checks(pipeline, pipeline.quality_gates.post_load, "post_load")
     step = progress or (lambda _: None)
-    run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    handling = pipeline.error_handling
     state = StateStore(project.state_url)
-    try:
+
+    def attempt() -> RunResult:
+        stamp = dt.datetime.now(dt.UTC)
+        run_id = f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        run = _Run(
+            project, pipeline, contract, stages, post_checks, state, options, now, run_id, step
+        )
         if options.dry_run:
-            return _Run(
-                project, pipeline, contract, stages, post_checks, state, options, now, run_id, step
-            ).execute()
+            return run.execute()
         with state.acquire_lock(pipeline.name, run_id):
-            return _Run(
-                project, pipeline, contract, stages, post_checks, state, options, now, run_id, step
-            ).execute()
+            return run.execute()
+
+    # error_handling.strategy "retry": transient failures (a lost commit race, a network
+    # error) run again with exponential backoff; anything else fails at once.
+    retries = handling.max_retries if handling.strategy == "retry" else 0
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(retries + 1),
+        wait=tenacity.wait_exponential(
+            multiplier=handling.retry_delay_seconds,
+            max=max(handling.retry_delay_seconds, 1) * 2**retries,
+        ),
+        retry=tenacity.retry_if_result(lambda r: not r.ok and r.transient),
+        retry_error_callback=lambda s: s.outcome.result() if s.outcome else None,
+        before_sleep=lambda s: step(f"retry {s.attempt_number}/{retries} after a transient error"),
+    )
+    try:
+        result: RunResult = retrying(attempt)
+        return result
     finally:
         state.close()
 
@@ -183,7 +203,10 @@ class _Run:
         self.started = time.perf_counter()
         self.engine = create_engine()
         self.record = RunRecord(
-            pipeline_name=pipeline.name, run_id=run_id, started_at=now, target=pipeline.load.target
+            pipeline_name=pipeline.name,
+            run_id=run_id,
+            started_at=dt.datetime.now(dt.UTC),  # this attempt's start; `now` is the logical time
+            target=pipeline.load.target,
         )
 
     # ------------------------------------------------------------------ flow
@@ -215,12 +238,16 @@ class _Run:
                 self._begun = True
                 self.state.begin_run(
                     RunStart(
-                        self.pipeline.name, self.run_id, self.now, before, self.options.run_date
+                        self.pipeline.name,
+                        self.run_id,
+                        self.record.started_at,
+                        before,
+                        self.options.run_date,
                     )
                 )
             return self._flow(sink, version, before)
         except LakegateError as exc:
-            return self._fail(str(exc))
+            return self._fail(str(exc), transient=exc.transient)
         finally:
             self.engine.close()
 
@@ -260,7 +287,11 @@ class _Run:
             return self._fail(
                 f"pre-load gate failed: {decision.describe_blocking()}", pre_load=report
             )
-        rejected = self._quarantine(checks, decision.quarantine if decision else ())
+        quarantine = decision.quarantine if decision else ()
+        if quarantine and self.pipeline.error_handling.strategy == "fail-fast":
+            failing = ", ".join(c.id for c in quarantine)
+            return self._fail(f"fail-fast: rows fail critical check(s) {failing}", pre_load=report)
+        rejected = self._quarantine(checks, quarantine)
         self._set(rows_rejected=rejected)
         limit = self.pipeline.error_handling.max_rejected_fraction
         if transformed and rejected / transformed > limit:
@@ -552,7 +583,12 @@ class _Run:
         version: int | None = None,
         plan: ExtractPlan | None = None,
     ) -> RunResult:
-        self._close_record("success")
+        # skip-and-alert: rows were skipped (quarantined), so the run is only partial.
+        skipped = (
+            self.record.rows_rejected and self.pipeline.error_handling.strategy == "skip-and-alert"
+        )
+        alert = f"{self.record.rows_rejected} rows skipped (skip-and-alert)" if skipped else None
+        self._close_record("partial" if skipped else "success", alert)
         if not dry_run:
             self._commit_state(version, plan)
         return RunResult(self.record, pre_load=pre, post_load=post)
@@ -586,6 +622,7 @@ class _Run:
         pre_load: ValidationReport | None = None,
         post_load: ValidationReport | None = None,
         committed: tuple[int, ExtractPlan] | None = None,
+        transient: bool = False,
     ) -> RunResult:
         self._close_record("failed", message)
         if not self.options.dry_run and getattr(self, "_begun", False):
@@ -595,7 +632,7 @@ class _Run:
                 self._set(watermark_after=self.record.watermark_before)
                 self.state.commit_run(self.record)
                 _append_run_log(self.project, self.record)
-        return RunResult(self.record, pre_load=pre_load, post_load=post_load)
+        return RunResult(self.record, pre_load=pre_load, post_load=post_load, transient=transient)
 
     def _recover(self, sink: Any) -> RunResult | None:
         """Bring the state store up to a load that committed before the run that made it
