@@ -90,6 +90,8 @@ def run_command(
         typer.echo(dump_json(to_jsonable(record.to_dict())))
     else:
         out.print(render_run(record.to_dict(), dry_run=dry_run))
+    if record.status == "partial":
+        err.print(f"[bold yellow]alert:[/] {record.error_message}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
 
