@@ -24,7 +24,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import tenacity
@@ -90,6 +90,7 @@ class RunResult:
     pre_load: ValidationReport | None = None
     post_load: ValidationReport | None = None
     transient: bool = False
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -198,7 +199,10 @@ class _Run:
     ) -> None:
         self.project, self.pipeline, self.contract = project, pipeline, contract
         self.stages, self.post_checks, self.state = stages, post_checks, state
-        self.options, self.now, self.run_id, self.step = options, now, run_id, step
+        self.options, self.now, self.run_id = options, now, run_id
+        self._report_step = step
+        self.step_seconds: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         self.engine = create_engine()
@@ -328,6 +332,18 @@ class _Run:
         return self._finish(report, post, version=version, plan=plan)
 
     # ------------------------------------------------------------------ steps
+
+    def step(self, name: str) -> None:
+        """Start step ``name``: time the previous one and tell the caller."""
+        self._end_step()
+        self._current = (name, time.perf_counter())
+        self._report_step(name)
+
+    def _end_step(self) -> None:
+        if self._current is not None:
+            name, started = self._current
+            self.step_seconds[name] = round(time.perf_counter() - started, 3)
+            self._current = None
 
     def _set(self, **changes: Any) -> None:
         self.record = replace(self.record, **changes)
@@ -567,6 +583,7 @@ class _Run:
     # ------------------------------------------------------------------ endings
 
     def _close_record(self, status: str, error: str | None = None) -> None:
+        self._end_step()
         self._set(
             status=status,
             error_message=error,
@@ -591,7 +608,7 @@ class _Run:
         self._close_record("partial" if skipped else "success", alert)
         if not dry_run:
             self._commit_state(version, plan)
-        return RunResult(self.record, pre_load=pre, post_load=post)
+        return RunResult(self.record, pre_load=pre, post_load=post, step_seconds=self.step_seconds)
 
     def _state_value(self) -> Any:
         """The watermark value stored with a load: the incremental key's high-water mark,
@@ -632,7 +649,13 @@ class _Run:
                 self._set(watermark_after=self.record.watermark_before)
                 self.state.commit_run(self.record)
                 _append_run_log(self.project, self.record)
-        return RunResult(self.record, pre_load=pre_load, post_load=post_load, transient=transient)
+        return RunResult(
+            self.record,
+            pre_load=pre_load,
+            post_load=post_load,
+            transient=transient,
+            step_seconds=self.step_seconds,
+        )
 
     def _recover(self, sink: Any) -> RunResult | None:
         """Bring the state store up to a load that committed before the run that made it

@@ -87,7 +87,9 @@ def run_command(
     )
     record = result.record
     if format is OutputFormat.json:
-        typer.echo(dump_json(to_jsonable(record.to_dict())))
+        typer.echo(
+            dump_json({**to_jsonable(record.to_dict()), "step_seconds": result.step_seconds})
+        )
     else:
         out.print(render_run(record.to_dict(), dry_run=dry_run))
     if record.status == "partial":
