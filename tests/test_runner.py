@@ -380,3 +380,25 @@ def test_retry_runs_again_after_a_transient_failure(project, monkeypatch) -> Non
     )
     result = run(root, write(pipeline_yaml(extra=extra)))
     assert not result.ok and "permanent" in result.record.error_message
+
+
+def test_new_files_mode_loads_each_file_once(project) -> None:
+    root, write = project
+    path = write(
+        pipeline_yaml(
+            extract="source: {type: file, path: data}\n  strategy: new_files",
+            load="target: flights\n  strategy: append",
+        )
+    )
+    day3 = (root / "data" / "day3.parquet").rename(root / "day3.later")
+    first = run(root, path)
+    assert (
+        first.ok and first.record.rows_loaded == source_rows(root, "SELECT count(*) FROM s")[0][0]
+    )
+    nothing = run(root, path)
+    assert nothing.ok and nothing.record.rows_extracted == 0
+    day3.rename(root / "data" / "day3.parquet")
+    third = run(root, path)
+    day3_rows = source_rows(root, "SELECT count(*) FROM s WHERE day = 3")[0][0]
+    assert third.ok and third.record.rows_extracted == day3_rows
+    assert table_rows(root)[0][0] == source_rows(root, "SELECT count(*) FROM s")[0][0]

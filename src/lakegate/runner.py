@@ -259,6 +259,8 @@ class _Run:
         self._set(stage="extract")
         self.step("extract")
         plan = self._extract(watermark)
+        if plan.dataset is None:  # new_files: nothing new since the last run
+            return self._finish(None, None, dry_run=self.options.dry_run)
         extracted, newest = self._extract_stats(plan)
         _checkpoint("after_extract")
         self._set(
@@ -381,8 +383,6 @@ class _Run:
         )
         self._plan = plan
         if plan.dataset is None:
-            self.engine.execute(exp.Drop(tables=[_t(EXTRACT)], kind="TABLE", exists=True))
-            self._table(EXTRACT, exp.select(exp.Literal.number(1).as_("__none")).limit(0))
             return plan
         self.engine.register("__source", plan.dataset)
         query = exp.select(exp.Star()).from_(_t("__source"))
