@@ -72,19 +72,23 @@ def run_command(
             raise typer.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)") from None
     loaded = load_pipeline(pipeline)
     proj = load_project(project if project is not None else _project_near(pipeline))
-    steps = []
-
-    def progress(step: str) -> None:
-        steps.append(step)
-        if format is OutputFormat.table:
-            err.print(f"[dim]{loaded.name}: {step}[/]", highlight=False)
-
-    result = run_pipeline(
-        proj,
-        loaded,
-        RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run),
-        progress=progress,
-    )
+    options = RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run)
+    if err.is_terminal and format is OutputFormat.table:
+        # A live spinner naming the running step, with its elapsed time.
+        with err.status(f"{loaded.name}: starting") as status:
+            result = run_pipeline(
+                proj, loaded, options, progress=lambda step: status.update(f"{loaded.name}: {step}")
+            )
+    else:
+        quiet = format is OutputFormat.json
+        result = run_pipeline(
+            proj,
+            loaded,
+            options,
+            progress=lambda step: (
+                None if quiet else err.print(f"{loaded.name}: {step}", highlight=False)
+            ),
+        )
     record = result.record
     if format is OutputFormat.json:
         typer.echo(
