@@ -50,3 +50,7 @@ def lakegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
         cwd=cwd,
         timeout=300,
     )
+
+
+# The real-PostgreSQL fixture, shared by the state-store and runner tests.
+from tests.state.conftest import postgres_url  # noqa: E402, F401

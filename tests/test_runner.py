@@ -402,3 +402,16 @@ def test_new_files_mode_loads_each_file_once(project) -> None:
     day3_rows = source_rows(root, "SELECT count(*) FROM s WHERE day = 3")[0][0]
     assert third.ok and third.record.rows_extracted == day3_rows
     assert table_rows(root)[0][0] == source_rows(root, "SELECT count(*) FROM s")[0][0]
+
+
+def test_state_in_postgresql(project, postgres_url: str) -> None:
+    root, write = project
+    (root / "lakegate.yaml").write_text(f"name: test_project\nstate: {postgres_url}\n")
+    path = write(pipeline_yaml())
+    first, second = run(root, path), run(root, path)
+    assert first.ok and second.ok
+    with StateStore(postgres_url) as state:
+        runs = state.runs("flights_daily")
+        assert [r.run_id for r in runs] == [second.record.run_id, first.record.run_id]
+        assert state.get_watermark("flights_daily").version == 2
+        assert state.lock_info("flights_daily") is None
