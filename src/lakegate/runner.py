@@ -45,6 +45,7 @@ from lakegate.config.pipeline import Pipeline
 from lakegate.config.project import Project
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, LakegateError
+from lakegate.sinks import RUN_METADATA_KEY
 from lakegate.sinks.deadletter import dead_letter_uri, write_rejects
 from lakegate.sources.extract import ExtractPlan, literal, plan_extract
 from lakegate.state.records import RunRecord, RunStart
@@ -62,7 +63,6 @@ KILL_POINTS = (
     "after_delta_commit",
     "after_state_commit",
 )
-RUN_METADATA_KEY = "lakegate.run"
 
 
 @dataclass(frozen=True)

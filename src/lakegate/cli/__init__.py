@@ -10,7 +10,7 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import contract, dlq, profile, run, validate
+from lakegate.cli import contract, dlq, profile, run, table, validate
 
 app = typer.Typer(
     name="lakegate",
@@ -30,6 +30,7 @@ app.command("run")(run.run_command)
 app.command("runs")(run.runs_command)
 app.add_typer(contract.app, name="contract")
 app.add_typer(run.pipeline_app, name="pipeline")
+app.add_typer(table.app, name="table")
 app.add_typer(dlq.app, name="dlq")
 
 

@@ -17,6 +17,10 @@ from lakegate.registry import load_plugin
 if TYPE_CHECKING:
     import pyarrow as pa
 
+# The commit metadata key under which `lakegate run` stores its run record, watermark
+# and files with every load (read back for crash recovery and `lakegate table history`).
+RUN_METADATA_KEY = "lakegate.run"
+
 # name -> "module:Class"; adding a sink adds one line here.
 SINKS: dict[str, str] = {
     "delta": "lakegate.sinks.delta:DeltaSink",
@@ -277,6 +281,7 @@ def create_sink(name: str, table_uri: str, **options: Any) -> Sink:
 
 
 __all__ = [
+    "RUN_METADATA_KEY",
     "SINKS",
     "STRATEGIES",
     "CommitInfo",
