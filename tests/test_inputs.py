@@ -130,3 +130,9 @@ def test_import_lakegate_stays_light() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_delta_table_in_a_folder_with_a_space(tmp_path: Path) -> None:
+    target = tmp_path / "my lake" / "t%x"
+    write_deltalake(target, TABLE, partition_by=["day"])
+    assert [r[0] for r in rows(resolve_input(target))] == [1, 2, 3, 4]

@@ -319,7 +319,12 @@ class _Run:
         self._load(sink, version, plan)
         _checkpoint("after_delta_commit")
         self.step("post_load_gate")
-        post = self._post_load()
+        try:
+            post = self._post_load()
+        except LakegateError as exc:  # the data landed: the state must say so
+            return self._fail(
+                f"post-load gate could not run: {exc}", pre_load=report, committed=(version, plan)
+            )
         if post is not None:
             self._count_checks(post)
             blocking = decide(post, post_load=True).blocking

@@ -110,7 +110,7 @@ class DuckDBEngine:
         if features & _NEEDS_DELTA_READER:
             reader = QueryBuilder().register("t", table).execute("SELECT * FROM t")
             return self.connection.from_arrow(reader)
-        files = table.file_uris()
+        files = [_local_path(uri) for uri in table.file_uris()]
         names = [f.name for f in fields]
         if not files:  # an empty table: a typed, empty relation
             empty = self.connection.sql(
@@ -202,6 +202,17 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _local_path(uri: str) -> str:
+    """A path DuckDB can open: delta-rs returns local paths percent-encoded (a space
+    as %20) and sometimes as file:// URLs; object-store URLs stay as they are."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return unquote(parsed.path if parsed.scheme else uri)
+    return uri
 
 
 def _quote(name: str) -> str:
