@@ -10,7 +10,7 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import contract, dlq, profile, run, table, validate
+from lakegate.cli import contract, dlq, init, profile, run, table, validate
 
 app = typer.Typer(
     name="lakegate",
@@ -24,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+app.command("init")(init.init_command)
 app.command("validate")(validate.validate_command)
 app.command("profile")(profile.profile_command)
 app.command("run")(run.run_command)
