@@ -205,7 +205,11 @@ class _Run:
         self._current: tuple[str, float] | None = None
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
-        self.engine = create_engine()
+        # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
+        self.engine = create_engine(
+            memory_limit=project.engine_memory_limit,
+            temp_directory=str(project.path(".lakegate/tmp")),
+        )
         self.record = RunRecord(
             pipeline_name=pipeline.name,
             run_id=run_id,
@@ -419,6 +423,8 @@ class _Run:
             )
             known.append(stage.name)
         self._table(BATCH, exp.select(exp.Star()).from_(_t(known[-1])))
+        # The batch holds everything from here on: free the extract's copy.
+        self.engine.execute(exp.Drop(tables=[_t(EXTRACT)], kind="TABLE", exists=True))
         return self._count(BATCH)
 
     def _quarantine(self, checks: list[Check], quarantine: tuple[Check, ...]) -> int:
@@ -458,6 +464,7 @@ class _Run:
             .from_(_t("__flagged"))
             .where(failed),
         )
+        self.engine.execute(exp.Drop(tables=[_t("__flagged")], kind="TABLE", exists=True))
         return self._count("__rejects")
 
     def _deduplicate(self) -> tuple[int, int]:
@@ -493,9 +500,18 @@ class _Run:
                 order=exp.Order(expressions=order),
             )
             query = query.qualify(exp.EQ(this=window, expression=exp.Literal.number(1)))
-        self._table("__load", query)
-        loadable = self._count("__load")
-        return loadable, self._count(BATCH) - loadable
+        # A view, not a copy: the sink streams it once.
+        self.engine.execute(
+            exp.Create(this=_t("__load"), kind="VIEW", expression=query, replace=True)
+        )
+        rows = self._count(BATCH)
+        if load.strategy not in ("merge", "scd2"):
+            return rows, 0
+        keys = exp.Tuple(expressions=[exp.column(k, quoted=True) for k in load.merge_keys])
+        distinct = self.engine.query(
+            exp.select(exp.Count(this=exp.Distinct(expressions=[keys]))).from_(_t(BATCH))
+        )[0][0]
+        return int(distinct), rows - int(distinct)
 
     def _write_rejects(self, version: int) -> None:
         self.step("dead-letter")

@@ -41,6 +41,11 @@ class Project(_Strict):
     lake: str = "./lake"
     state: str = "sqlite:///.lakegate/state.db"
     engine: Literal["duckdb", "spark"] = "duckdb"
+    engine_memory_limit: str = Field(
+        default="2GB",
+        pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
+        description="Memory the engine may use (e.g. 2GB); past it, it spills to .lakegate/tmp.",
+    )
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     pipelines: str = Field(default="pipelines", description="Folder of pipeline YAML files.")
