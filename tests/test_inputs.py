@@ -136,3 +136,10 @@ def test_delta_table_in_a_folder_with_a_space(tmp_path: Path) -> None:
     target = tmp_path / "my lake" / "t%x"
     write_deltalake(target, TABLE, partition_by=["day"])
     assert [r[0] for r in rows(resolve_input(target))] == [1, 2, 3, 4]
+
+
+def test_delta_partition_values_that_need_escaping(tmp_path: Path) -> None:
+    table = pa.table({"id": [1, 2], "part": ["x y:z", "it's"]})
+    target = tmp_path / "sp ace" / "t"
+    write_deltalake(target, table, partition_by=["part"])
+    assert rows(resolve_input(target)) == [(1, "x y:z"), (2, "it's")]

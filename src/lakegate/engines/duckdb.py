@@ -110,7 +110,7 @@ class DuckDBEngine:
         if features & _NEEDS_DELTA_READER:
             reader = QueryBuilder().register("t", table).execute("SELECT * FROM t")
             return self.connection.from_arrow(reader)
-        files = [_local_path(uri) for uri in table.file_uris()]
+        files = _local_files(table.table_uri, table.file_uris())
         names = [f.name for f in fields]
         if not files:  # an empty table: a typed, empty relation
             empty = self.connection.sql(
@@ -204,15 +204,21 @@ class DuckDBEngine:
         self.connection.close()
 
 
-def _local_path(uri: str) -> str:
-    """A path DuckDB can open: delta-rs returns local paths percent-encoded (a space
-    as %20) and sometimes as file:// URLs; object-store URLs stay as they are."""
+def _local_files(table_uri: str, uris: list[str]) -> list[str]:
+    """Paths DuckDB can open. delta-rs percent-encodes the table's root in local file
+    URIs (a space as %20) while the partition folders below it are encoded on disk
+    too, so only the root is decoded. Object-store URLs stay as they are."""
     from urllib.parse import unquote, urlparse
 
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return unquote(parsed.path if parsed.scheme else uri)
-    return uri
+    parsed = urlparse(table_uri)
+    if parsed.scheme not in ("", "file"):
+        return uris
+    encoded_root = (parsed.path if parsed.scheme else table_uri).rstrip("/")
+    local_root = unquote(encoded_root)
+    return [
+        local_root + uri[len(encoded_root) :] if uri.startswith(encoded_root) else uri
+        for uri in uris
+    ]
 
 
 def _quote(name: str) -> str:
