@@ -415,3 +415,21 @@ def test_state_in_postgresql(project, postgres_url: str) -> None:
         assert [r.run_id for r in runs] == [second.record.run_id, first.record.run_id]
         assert state.get_watermark("flights_daily").version == 2
         assert state.lock_info("flights_daily") is None
+
+
+def test_in_batch_duplicates_keep_the_latest_by_order_by(project) -> None:
+    root, write = project
+    con = duckdb.connect()
+    # A correction of 10 flights of day 1, scheduled an hour later, in another file.
+    con.execute(
+        f"COPY (SELECT * REPLACE (time_hour + INTERVAL 1 HOUR AS time_hour, 999 AS dep_delay) "
+        f"FROM '{root / 'data' / 'day1.parquet'}' ORDER BY flight LIMIT 10) "
+        f"TO '{root / 'data' / 'day1_fix.parquet'}'"
+    )
+    result = run(root, write(pipeline_yaml()))
+    assert result.ok, result.record.error_message
+    r = result.record
+    assert r.rows_deduplicated == 10
+    assert r.rows_extracted == r.rows_loaded + r.rows_rejected + r.rows_deduplicated
+    assert table_rows(root, "SELECT count(*) FROM t WHERE dep_delay = 999")[0][0] == 10
+    assert table_rows(root)[0][0] == r.rows_loaded

@@ -43,6 +43,7 @@ from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.config.contract import Contract, load_contract
 from lakegate.config.pipeline import Pipeline
 from lakegate.config.project import Project
+from lakegate.contracts.compile import column_type
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, LakegateError
 from lakegate.sinks import RUN_METADATA_KEY
@@ -274,7 +275,8 @@ class _Run:
         self._set(stage="transform")
         self.step("transform")
         transformed = self._transform()
-        self._set(rows_transformed=transformed)
+        deduplicated = self._deduplicate(transformed)
+        self._set(rows_transformed=transformed, rows_deduplicated=deduplicated)
         self._set(stage="pre_load_gate")
         self.step("gate")
         checks = pre_load_checks(self.pipeline, self.contract)
@@ -312,8 +314,8 @@ class _Run:
                 pre_load=report,
             )
         _checkpoint("after_gate")
-        loadable, deduplicated = self._deduplicate()
-        self._set(rows_loaded=loadable, rows_deduplicated=deduplicated, stage="load")
+        loadable = self._load_view()
+        self._set(rows_loaded=loadable, stage="load")
         if self.options.dry_run:
             return self._finish(report, None, dry_run=True)
         self.step("load")
@@ -467,10 +469,49 @@ class _Run:
         self.engine.execute(exp.Drop(tables=[_t("__flagged")], kind="TABLE", exists=True))
         return self._count("__rejects")
 
-    def _deduplicate(self) -> tuple[int, int]:
-        """Build the load table: one row per merge key (the latest by order_by), cast to the
-        contract's types. Returns (rows to load, rows dropped as duplicates)."""
+    def _deduplicate(self, rows: int) -> int:
+        """Keep one row per merge key, the latest by ``order_by`` (ties: by every column),
+        before the gate, so checks see what would land. Returns the rows dropped."""
         load = self.pipeline.load
+        if load.strategy not in ("merge", "scd2") or rows == 0:
+            return 0
+        keys = [exp.column(k, quoted=True) for k in load.merge_keys]
+        unique = int(
+            self.engine.query(
+                exp.select(
+                    exp.Count(this=exp.Distinct(expressions=[exp.Tuple(expressions=keys)]))
+                ).from_(_t(BATCH))
+            )[0][0]
+        )
+        if unique == rows:  # the common case: no sort needed
+            return 0
+        order = (
+            [exp.Ordered(this=exp.column(load.order_by, quoted=True), desc=True, nulls_first=False)]
+            if load.order_by
+            else []
+        )
+        order += [exp.Ordered(this=exp.column(c, quoted=True)) for c in self.engine.columns(BATCH)]
+        window = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[k.copy() for k in keys],
+            order=exp.Order(expressions=order),
+        )
+        latest = (
+            exp.select(exp.Star())
+            .from_(_t(BATCH))
+            .qualify(exp.EQ(this=window, expression=exp.Literal.number(1)))
+        )
+        self._table("__deduplicated", latest)
+        self.engine.execute(exp.Drop(tables=[_t(BATCH)], kind="TABLE", exists=True))
+        self.engine.execute(
+            exp.Alter(
+                this=_t("__deduplicated"), kind="TABLE", actions=[exp.AlterRename(this=_t(BATCH))]
+            )
+        )
+        return rows - unique
+
+    def _load_view(self) -> int:
+        """The view the sink streams: the batch cast to the contract's types. Returns its rows."""
         columns = self.engine.columns(BATCH)
         props = self.contract.schema_.properties if self.contract else {}
         select: list[exp.Expr] = []
@@ -478,40 +519,13 @@ class _Run:
             prop = props.get(name)
             col: exp.Expr = exp.column(name, quoted=True)
             if prop is not None and prop.type not in (LogicalType.ARRAY, LogicalType.OBJECT):
-                from lakegate.contracts.compile import column_type
-
-                col = exp.cast(col, engine_type(column_type(prop)))
-            select.append(col.as_(name, quoted=True) if isinstance(col, exp.Cast) else col)
+                col = exp.cast(col, engine_type(column_type(prop))).as_(name, quoted=True)
+            select.append(col)
         query = exp.select(*select).from_(_t(BATCH))
-        if load.strategy in ("merge", "scd2"):
-            order = (
-                [
-                    exp.Ordered(
-                        this=exp.column(load.order_by, quoted=True), desc=True, nulls_first=False
-                    )
-                ]
-                if load.order_by
-                else []
-            )
-            order += [exp.Ordered(this=exp.column(c, quoted=True)) for c in columns]
-            window = exp.Window(
-                this=exp.RowNumber(),
-                partition_by=[exp.column(k, quoted=True) for k in load.merge_keys],
-                order=exp.Order(expressions=order),
-            )
-            query = query.qualify(exp.EQ(this=window, expression=exp.Literal.number(1)))
-        # A view, not a copy: the sink streams it once.
         self.engine.execute(
             exp.Create(this=_t("__load"), kind="VIEW", expression=query, replace=True)
         )
-        rows = self._count(BATCH)
-        if load.strategy not in ("merge", "scd2"):
-            return rows, 0
-        keys = exp.Tuple(expressions=[exp.column(k, quoted=True) for k in load.merge_keys])
-        distinct = self.engine.query(
-            exp.select(exp.Count(this=exp.Distinct(expressions=[keys]))).from_(_t(BATCH))
-        )[0][0]
-        return int(distinct), rows - int(distinct)
+        return self._count(BATCH)
 
     def _write_rejects(self, version: int) -> None:
         self.step("dead-letter")
