@@ -23,34 +23,39 @@ Prints a table and writes every figure to bench/out/results.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
-import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psutil
+from common import (
+    BENCH,
+    CLEAN,
+    DATA,
+    OUT,
+    ROOT,
+    SF1_ROWS,
+    Run,
+    checked,
+    generate,
+    gib,
+    machine,
+    mib,
+    run_measured,
+    summary,
+    tool,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-DATA = BENCH / "data"
-OUT = BENCH / "out"
-CLEAN = DATA / "lineitem.parquet"
 FAULTY = DATA / "lineitem_faults.parquet"
 CONTRACT = BENCH / "contracts" / "lineitem.yaml"
 HANDWRITTEN = BENCH / "handwritten.py"
-SF1_ROWS = 6_001_215
 
 TARGET_RATIO = 1.5
 TARGET_PEAK_BYTES = 2 * 1024**3
@@ -129,29 +134,6 @@ BENCH_CHECKS = [
 # ----------------------------------------------------------------------------- data
 
 
-def tool(name: str) -> str:
-    """An executable of the virtualenv running this script, else one on PATH."""
-    local = Path(sys.executable).parent / name
-    if local.exists():
-        return str(local)
-    found = shutil.which(name)
-    if found is None:
-        sys.exit(f"{name} not found: run `make bench` (it installs the bench extra)")
-    return found
-
-
-def generate() -> float | None:
-    """Generate SF1 lineitem unless present; returns the seconds it took, or None."""
-    if CLEAN.exists():
-        return None
-    DATA.mkdir(parents=True, exist_ok=True)
-    cmd = [tool("tpchgen-cli"), "parquet", "-s", "1", "-T", "lineitem", "-o", str(DATA)]
-    print("generating:", " ".join(cmd), flush=True)
-    started = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    return time.perf_counter() - started
-
-
 def inject_faults() -> dict[str, int]:
     """Write FAULTY from CLEAN; returns the number of rows each fault hits."""
     con = duckdb.connect()
@@ -204,64 +186,6 @@ def expected_failing(injected: dict[str, int]) -> dict[str, int]:
 # ----------------------------------------------------------------------------- measuring
 
 
-@dataclass
-class Run:
-    seconds: float
-    peak_tree_rss: int  # bytes, psutil polling of the process and its descendants
-    peak_maxrss: int  # bytes, the child's own high-water mark (wait4 ru_maxrss)
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def peak(self) -> int:
-        return max(self.peak_tree_rss, self.peak_maxrss)
-
-
-def run_measured(cmd: list[str], poll_seconds: float = 0.01) -> Run:
-    """Run ``cmd``; wall time from spawn to exit and the peak RSS of its process tree."""
-    out_path, err_path = OUT / ".stdout", OUT / ".stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
-        peak = 0
-        done = threading.Event()
-
-        def poll() -> None:
-            nonlocal peak
-            try:
-                parent = psutil.Process(proc.pid)
-            except psutil.NoSuchProcess:
-                return
-            while not done.is_set():
-                total = 0
-                try:
-                    procs = [parent, *parent.children(recursive=True)]
-                except psutil.NoSuchProcess:
-                    return
-                for p in procs:
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        total += p.memory_info().rss
-                peak = max(peak, total)
-                done.wait(poll_seconds)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        done.set()
-        poller.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(
-        seconds=seconds,
-        peak_tree_rss=peak,
-        peak_maxrss=usage.ru_maxrss * 1024,  # KiB on Linux
-        returncode=proc.returncode,
-        stdout=out_path.read_text(),
-        stderr=err_path.read_text(),
-    )
-
-
 def lakegate_cmd(data: Path) -> list[str]:
     return [
         tool("lakegate"),
@@ -277,24 +201,6 @@ def lakegate_cmd(data: Path) -> list[str]:
 
 def handwritten_cmd(data: Path) -> list[str]:
     return [sys.executable, str(HANDWRITTEN.relative_to(ROOT)), str(data.relative_to(ROOT))]
-
-
-def checked(run: Run, what: str, codes: tuple[int, ...]) -> Run:
-    if run.returncode not in codes:
-        sys.exit(f"{what} exited {run.returncode}:\n{run.stderr}")
-    return run
-
-
-def summary(runs: list[Run]) -> dict[str, Any]:
-    times = [r.seconds for r in runs]
-    return {
-        "best_seconds": round(min(times), 4),
-        "median_seconds": round(statistics.median(times), 4),
-        "runs_seconds": [round(t, 4) for t in times],
-        "peak_rss_bytes": max(r.peak for r in runs),
-        "peak_rss_tree_polled_bytes": max(r.peak_tree_rss for r in runs),
-        "peak_rss_maxrss_bytes": max(r.peak_maxrss for r in runs),
-    }
 
 
 # ----------------------------------------------------------------------------- comparing
@@ -425,55 +331,6 @@ def breakdown(runs: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- report
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from importlib.metadata import version
-
-    return {
-        "nproc": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "cpu": cpu,
-        "memory_bytes": psutil.virtual_memory().total,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "lakegate": version("lakegate"),
-        "lakegate_commit": git_describe(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def git_describe() -> str | None:
-    """The commit measured, ``-dirty`` when src/ has uncommitted changes."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "src")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
-def gib(n: int) -> str:
-    return f"{n / 1024**3:.2f} GiB"
-
-
-def mib(n: int) -> str:
-    return f"{n / 1024**2:,.0f} MiB"
 
 
 def print_report(results: dict[str, Any]) -> None:
