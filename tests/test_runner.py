@@ -96,6 +96,28 @@ def source_rows(root: Path, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
+def dead_letters(root: Path, sql: str) -> list[tuple]:
+    """Query the flights dead-letter table (as view ``d``) through DuckDB."""
+    from deltalake import DeltaTable
+
+    con = duckdb.connect()
+    uri = root / "lake" / "_dead_letter" / "flights"
+    con.read_parquet(DeltaTable(str(uri)).file_uris()).create_view("d")
+    return con.execute(sql).fetchall()
+
+
+def cap_dep_delay(root: Path) -> None:
+    """Tighten the contract so rows with dep_delay > 300 fail dep_delay.range."""
+    (root / "contracts" / "flights.yaml").write_text(
+        CONTRACT.replace("maximum: 1440", "maximum: 300")
+    )
+
+
+DUPLICATE_KEYS_SQL = (
+    "SELECT count(*) - count(DISTINCT (year, month, day, origin, carrier, flight)) FROM t"
+)
+
+
 def test_merge_run_loads_everything_and_is_idempotent(project) -> None:
     root, write = project
     path = write(pipeline_yaml())
@@ -154,12 +176,7 @@ def test_bad_rows_go_to_the_dead_letter_table_with_reasons(project) -> None:
     assert r.rows_rejected == bad_any > 0
     assert r.rows_extracted == total == r.rows_loaded + r.rows_rejected + r.rows_deduplicated
     assert table_rows(root)[0][0] == total - bad_any
-    from deltalake import DeltaTable
-
-    dlq = DeltaTable(str(root / "lake" / "_dead_letter" / "flights")).file_uris()
-    con = duckdb.connect()
-    con.read_parquet(dlq).create_view("d")
-    rows = con.execute("SELECT failed_checks, record, run_id FROM d").fetchall()
+    rows = dead_letters(root, "SELECT failed_checks, record, run_id FROM d")
     assert len(rows) == bad_any
     reasons = [set(checks) for checks, _, _ in rows]
     assert sum("origin.accepted_values" in c for c in reasons) == bad_origin
@@ -219,13 +236,7 @@ def test_incremental_with_lookback_does_not_duplicate(project) -> None:
         second.record.rows_extracted
         > source_rows(root, "SELECT count(*) FROM s WHERE day = 3")[0][0]
     )
-    assert (
-        table_rows(
-            root,
-            "SELECT count(*) - count(DISTINCT (year, month, day, origin, carrier, flight)) FROM t",
-        )[0][0]
-        == 0
-    )
+    assert table_rows(root, DUPLICATE_KEYS_SQL)[0][0] == 0
     with StateStore(load_project(root).state_url) as state:
         wm = state.get_watermark("flights_daily")
     assert wm.value == source_rows(root, "SELECT max(time_hour) FROM s")[0][0]
@@ -272,8 +283,7 @@ def test_a_second_writer_is_refused(project) -> None:
 def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) -> None:
     root, write = project
     # Make some rows bad so the dead-letter step runs too.
-    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
-    (root / "contracts" / "flights.yaml").write_text(strict)
+    cap_dep_delay(root)
     path = write(pipeline_yaml())
     env = {**os.environ, KILL_ENV: step}
     proc = subprocess.run(
@@ -291,23 +301,11 @@ def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) ->
         root, "SELECT count(*), count(*) FILTER (WHERE dep_delay > 300) FROM s"
     )[0]
     assert table_rows(root)[0][0] == total - bad
-    assert (
-        table_rows(
-            root,
-            "SELECT count(*) - count(DISTINCT (year, month, day, origin, carrier, flight)) FROM t",
-        )[0][0]
-        == 0
-    )
-    from deltalake import DeltaTable
-
-    con = duckdb.connect()
-    con.read_parquet(
-        DeltaTable(str(root / "lake" / "_dead_letter" / "flights")).file_uris()
-    ).create_view("d")
+    assert table_rows(root, DUPLICATE_KEYS_SQL)[0][0] == 0
     # Every quarantined row is in the dead-letter table exactly once per batch that saw it.
-    per_batch = con.execute(
-        "SELECT batch_version, count(*) FROM d GROUP BY ALL ORDER BY ALL"
-    ).fetchall()
+    per_batch = dead_letters(
+        root, "SELECT batch_version, count(*) FROM d GROUP BY ALL ORDER BY ALL"
+    )
     assert all(n == bad for _, n in per_batch)
     with StateStore(load_project(root).state_url) as state:
         assert state.runs("flights_daily")[0].status == "success"
@@ -315,8 +313,7 @@ def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) ->
 
 def test_dlq_show_lists_the_quarantined_rows(project) -> None:
     root, write = project
-    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
-    (root / "contracts" / "flights.yaml").write_text(strict)
+    cap_dep_delay(root)
     result = run(root, write(pipeline_yaml()))
     assert result.ok
     bad = source_rows(root, "SELECT count(*) FROM s WHERE dep_delay > 300")[0][0]
@@ -335,8 +332,7 @@ def test_dlq_show_lists_the_quarantined_rows(project) -> None:
 
 def test_error_handling_strategies(project, monkeypatch) -> None:
     root, write = project
-    strict = CONTRACT.replace("maximum: 1440", "maximum: 300")
-    (root / "contracts" / "flights.yaml").write_text(strict)
+    cap_dep_delay(root)
     bad = source_rows(root, "SELECT count(*) FROM s WHERE dep_delay > 300")[0][0]
     assert bad > 0
 

@@ -99,17 +99,6 @@ class RunResult:
         return self.record.status != "failed"
 
 
-class RunFailed(DataError):
-    """The run failed: a gate stopped it or a step raised. The record says where."""
-
-    def __init__(self, result: RunResult) -> None:
-        self.result = result
-        super().__init__(
-            f"run {result.record.run_id} failed at {result.record.stage}: "
-            f"{result.record.error_message}"
-        )
-
-
 Progress = Callable[[str], None]
 
 
@@ -204,6 +193,8 @@ class _Run:
         self._report_step = step
         self.step_seconds: dict[str, float] = {}
         self._current: tuple[str, float] | None = None
+        self._begun = False  # the state store holds this run's begun record
+        self._loaded_version: int | None = None  # the Delta load version committed, if any
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -225,9 +216,8 @@ class _Run:
 
         sink = DeltaSink(self.target_uri)
         try:
-            recovered = None if self.options.dry_run else self._recover(sink)
-            if recovered is not None:
-                return recovered
+            if not self.options.dry_run:
+                self._recover(sink)
             watermark = self.state.get_watermark(self.pipeline.name)
             version = (
                 max(
@@ -392,7 +382,6 @@ class _Run:
             run_date=self.options.run_date,
             loaded_files=loaded,
         )
-        self._plan = plan
         if plan.dataset is None:
             return plan
         self.engine.register("__source", plan.dataset)
@@ -652,7 +641,7 @@ class _Run:
         return after if after is not None else self.now
 
     def _commit_state(self, version: int | None, plan: ExtractPlan | None) -> None:
-        loaded = getattr(self, "_loaded_version", None)
+        loaded = self._loaded_version
         current = self.state.get_watermark(self.pipeline.name)
         after = self.record.watermark_after
         watermark = None
@@ -677,7 +666,7 @@ class _Run:
         transient: bool = False,
     ) -> RunResult:
         self._close_record("failed", message)
-        if not self.options.dry_run and getattr(self, "_begun", False):
+        if not self.options.dry_run and self._begun:
             if committed is not None:  # the data landed: the state must say so
                 self._commit_state(*committed)
             else:
@@ -692,13 +681,13 @@ class _Run:
             step_seconds=self.step_seconds,
         )
 
-    def _recover(self, sink: Any) -> RunResult | None:
+    def _recover(self, sink: Any) -> None:
         """Bring the state store up to a load that committed before the run that made it
         could record it (a crash between the Delta commit and the state commit)."""
         committed = sink.committed_version(app_id(self.pipeline.name))
         watermark = self.state.get_watermark(self.pipeline.name)
         if committed is None or committed <= (watermark.version if watermark else 0):
-            return None
+            return
         from deltalake import DeltaTable
 
         from lakegate.state.records import decode_value
@@ -724,7 +713,7 @@ class _Run:
             files = {path: (size, mtime) for path, size, mtime in payload["files"]}
             self.state.commit_run(record, watermark=(value, committed), files=files)
             _append_run_log(self.project, record)
-            return None
+            return
         raise DataError(
             f"{self.target_uri} holds load version {committed} of "
             f"{self.pipeline.name} but no lakegate run metadata for it"

@@ -189,10 +189,6 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
 
-    def register_arrow(self, name: str, data: Any) -> None:
-        """Make an Arrow table or reader queryable as the view ``name``."""
-        self.connection.from_arrow(data).create_view(name, replace=True)
-
     def progress(self) -> float:
         """Progress of the running query in percent, or -1 when DuckDB cannot tell."""
         try:
