@@ -99,6 +99,28 @@ class RunResult:
         return self.record.status != "failed"
 
 
+def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """What a run tells its caller while it goes; every callback is optional.
+
+    Attributes:
+        step: Called with each step's name as it starts (``extract``, ``transform``,
+            ``gate``, ``dead-letter``, ``load``, ``post_load_gate``).
+        engine: Called once with the run's engine; poll its ``progress()`` (percent of
+            the running query, or -1) from another thread for a progress bar.
+        rows: Called during the load with the rows handed to the sink so far and the
+            rows the batch holds.
+    """
+
+    step: Callable[[str], None] = _ignore
+    engine: Callable[[Any], None] = _ignore
+    rows: Callable[[int, int], None] = _ignore
+
+
 Progress = Callable[[str], None]
 
 
@@ -112,7 +134,7 @@ def run_pipeline(
     pipeline: Pipeline,
     options: RunOptions | None = None,
     *,
-    progress: Progress | None = None,
+    progress: RunProgress | Progress | None = None,
 ) -> RunResult:
     """Run ``pipeline`` once.
 
@@ -120,7 +142,7 @@ def run_pipeline(
         project: The project (lake, state store).
         pipeline: The pipeline to run.
         options: See :class:`RunOptions`.
-        progress: Called with the name of each step as it starts.
+        progress: A :class:`RunProgress`, or a callable given each step's name as it starts.
 
     Returns:
         The run's result; ``result.ok`` is False for a failed run (its record says why).
@@ -136,7 +158,10 @@ def run_pipeline(
         parse_stage(s.name, s.sql, pipeline.resolve, "duckdb") for s in pipeline.transform.stages
     ]
     post_checks = gate_checks(pipeline, pipeline.quality_gates.post_load, "post_load")
-    step = progress or (lambda _: None)
+    monitor = (
+        progress if isinstance(progress, RunProgress) else RunProgress(step=progress or _ignore)
+    )
+    step = monitor.step
     handling = pipeline.error_handling
     state = StateStore(project.state_url)
 
@@ -144,7 +169,7 @@ def run_pipeline(
         stamp = dt.datetime.now(dt.UTC)
         run_id = f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         run = _Run(
-            project, pipeline, contract, stages, post_checks, state, options, now, run_id, step
+            project, pipeline, contract, stages, post_checks, state, options, now, run_id, monitor
         )
         if options.dry_run:
             return run.execute()
@@ -185,12 +210,12 @@ class _Run:
         options: RunOptions,
         now: dt.datetime,
         run_id: str,
-        step: Progress,
+        monitor: RunProgress,
     ) -> None:
         self.project, self.pipeline, self.contract = project, pipeline, contract
         self.stages, self.post_checks, self.state = stages, post_checks, state
         self.options, self.now, self.run_id = options, now, run_id
-        self._report_step = step
+        self.monitor = monitor
         self.step_seconds: dict[str, float] = {}
         self._current: tuple[str, float] | None = None
         self._begun = False  # the state store holds this run's begun record
@@ -202,6 +227,7 @@ class _Run:
             memory_limit=project.engine_memory_limit,
             temp_directory=str(project.path(".lakegate/tmp")),
         )
+        monitor.engine(self.engine)
         self.record = RunRecord(
             pipeline_name=pipeline.name,
             run_id=run_id,
@@ -340,7 +366,7 @@ class _Run:
         """Start step ``name``: time the previous one and tell the caller."""
         self._end_step()
         self._current = (name, time.perf_counter())
-        self._report_step(name)
+        self.monitor.step(name)
 
     def _end_step(self) -> None:
         if self._current is not None:
@@ -563,8 +589,23 @@ class _Run:
             version=version,
             metadata=self._metadata(version, plan),
         )
-        reader = self.engine.stream(exp.select(exp.Star()).from_(_t("__load")))
-        sink.write(reader, spec, commit, effective_at=self.now)
+        from lakegate.engines.duckdb import DuckDBEngine
+        from lakegate.sinks.staging import StagedBatch
+
+        total = self.record.rows_loaded
+        # A DuckDB batch is read in place by the sink (no second copy); others stream.
+        data = (
+            StagedBatch(self.engine, "__load")
+            if isinstance(self.engine, DuckDBEngine)
+            else self.engine.stream(exp.select(exp.Star()).from_(_t("__load")))
+        )
+        sink.write(
+            data,
+            spec,
+            commit,
+            effective_at=self.now,
+            on_rows=lambda done: self.monitor.rows(min(done, total), total),
+        )
         self._loaded_version = version
 
     def _bind_parents(self, checks: list[Check]) -> dict[str, str]:

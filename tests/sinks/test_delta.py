@@ -30,6 +30,7 @@ from lakegate.sinks import (
     create_sink,
 )
 from lakegate.sinks.delta import DeltaSink
+from lakegate.sinks.staging import StagedBatch
 from lakegate.sources.files import resolve_input
 
 UTC = dt.UTC
@@ -393,6 +394,48 @@ def test_scd2_refuses_history_going_backwards_and_its_own_columns(table: Path) -
 
 
 # ---------------------------------------------------------------------- spec and registry
+
+
+@pytest.mark.parametrize("spec", [LoadSpec("append"), MERGE, SCD2, LoadSpec("overwrite")])
+def test_a_staged_batch_loads_in_place_and_leaves_its_engine_clean(
+    table: Path, spec: LoadSpec
+) -> None:
+    """A batch held by the caller's engine is read there (no copy); the sink's own
+    views and tables are gone afterwards, and the row callback sees every row once."""
+    engine = create_engine()
+    try:
+        engine.connection.register("rows", batch([1, 2, 3], [D1, D1, D2], ["a", "b", "c"]))
+        engine.connection.sql('CREATE TEMPORARY TABLE "held" AS SELECT * FROM "rows"')
+        engine.connection.unregister("rows")
+        before = sorted(
+            r[0] for r in engine.connection.sql("SELECT name FROM (SHOW ALL TABLES)").fetchall()
+        )
+        seen: list[int] = []
+        sink = DeltaSink(str(table))
+        sink.write(
+            StagedBatch(engine, "held"), spec, commit(1), effective_at=T1, on_rows=seen.append
+        )
+        assert read(table) == [(1, D1, "a"), (2, D1, "b"), (3, D2, "c")]
+        assert seen and seen[-1] == 3 and seen == sorted(seen)
+        engine.connection.sql("UPDATE held SET value = 'z' WHERE id = 3")
+        sink.write(StagedBatch(engine, "held"), spec, commit(2), effective_at=T2)
+        after = sorted(
+            r[0] for r in engine.connection.sql("SELECT name FROM (SHOW ALL TABLES)").fetchall()
+        )
+        assert after == before == ["held"]
+        if spec.strategy == "scd2":
+            assert read(table, HISTORY[:3] + ("is_current",), order=("id", "is_current")) == [
+                (1, D1, "a", True),
+                (2, D1, "b", True),
+                (3, D2, "c", False),
+                (3, D2, "z", True),
+            ]
+        elif spec.strategy == "append":
+            assert len(read(table)) == 6
+        else:
+            assert read(table) == [(1, D1, "a"), (2, D1, "b"), (3, D2, "z")]
+    finally:
+        engine.close()
 
 
 def test_spec_and_commit_validation(tmp_path: Path) -> None:

@@ -143,3 +143,62 @@ def progress(label: str, size_bytes: int) -> Iterator[Callable[[Engine], None]]:
         finally:
             done.set()
             thread.join()
+
+
+class StepProgress:
+    """A one-line progress bar for a multi-step job (``lakegate run``) on stderr.
+
+    The bar names the current step and fills from the engine's query progress, or from
+    a row count when the job reports one (``rows(done, total)``); it polls twice a
+    second from a thread and disappears when the block ends. Use as a context manager.
+    """
+
+    def __init__(self, label: str) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.label = label
+        self._engine: Engine | None = None
+        self._rows: tuple[int, int] | None = None
+        self._done = threading.Event()
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._task = self._bar.add_task(f"{label}: starting", total=100, detail="")
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> StepProgress:
+        self._bar.__enter__()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._bar.__exit__(None, None, None)
+
+    def step(self, name: str) -> None:
+        """A new step starts: the bar empties and names it."""
+        self._rows = None
+        self._bar.update(self._task, description=f"{self.label}: {name}", completed=0, detail="")
+
+    def engine(self, engine: Engine) -> None:
+        """The engine whose running query the bar follows."""
+        self._engine = engine
+
+    def rows(self, done: int, total: int) -> None:
+        """Rows handled so far of ``total`` (the bar follows these instead of the engine)."""
+        self._rows = (done, total)
+
+    def _poll(self) -> None:
+        while not self._done.wait(0.5):
+            if self._rows is not None:
+                done, total = self._rows
+                pct = 100.0 * done / total if total else 100.0
+                self._bar.update(self._task, completed=pct, detail=f"{done:,}/{total:,} rows")
+            elif self._engine is not None and (pct := self._engine.progress()) >= 0:
+                self._bar.update(self._task, completed=pct, detail=f"{pct:3.0f}%")

@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
-from lakegate.cli.common import FormatOption, OutputFormat, dump_json, emit, err, handle_errors, out
+from lakegate.cli.common import (
+    FormatOption,
+    OutputFormat,
+    StepProgress,
+    dump_json,
+    emit,
+    err,
+    handle_errors,
+    out,
+)
 
 ProjectOption = Annotated[
     Path | None,
@@ -62,7 +71,7 @@ def run_command(
     """
     from lakegate.config.pipeline import load_pipeline
     from lakegate.config.project import load_project
-    from lakegate.runner import RunOptions, run_pipeline
+    from lakegate.runner import RunOptions, RunProgress, run_pipeline
 
     date = None
     if run_date is not None:
@@ -74,11 +83,10 @@ def run_command(
     proj = load_project(project if project is not None else _project_near(pipeline))
     options = RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run)
     if err.is_terminal and format is OutputFormat.table:
-        # A live spinner naming the running step, with its elapsed time.
-        with err.status(f"{loaded.name}: starting") as status:
-            result = run_pipeline(
-                proj, loaded, options, progress=lambda step: status.update(f"{loaded.name}: {step}")
-            )
+        # A live bar naming the running step: the query's progress, or rows loaded.
+        with StepProgress(loaded.name) as bar:
+            monitor = RunProgress(step=bar.step, engine=bar.engine, rows=bar.rows)
+            result = run_pipeline(proj, loaded, options, progress=monitor)
     else:
         quiet = format is OutputFormat.json
         result = run_pipeline(

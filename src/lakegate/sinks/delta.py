@@ -42,11 +42,14 @@ from lakegate.sinks import (
 )
 from lakegate.sinks.staging import (
     BATCH,
+    RowsCallback,
     Scd2Plan,
     Stage,
+    StagedBatch,
     check_columns,
     check_schema,
     col,
+    counting,
     delta_name,
     delta_sql,
     history_schema,
@@ -82,20 +85,24 @@ class DeltaSink:
 
     def write(
         self,
-        data: pa.Table | pa.RecordBatchReader,
+        data: pa.Table | pa.RecordBatchReader | StagedBatch,
         spec: LoadSpec,
         commit: CommitInfo,
         *,
         effective_at: dt.datetime | None = None,
+        on_rows: RowsCallback | None = None,
     ) -> LoadResult:
         """Load ``data`` into the table with ``spec.strategy``, in exactly one commit.
 
         Args:
-            data: The batch; a reader is consumed once.
+            data: The batch; a reader is consumed once. A :class:`StagedBatch` is read
+                where it is, by its own engine, with no second copy.
             spec: The load strategy, keys and partitions.
             commit: The app transaction committed with the data.
             effective_at: For ``scd2``, when the batch's changes take effect (default:
                 now; a naive value is UTC). Ignored by the other strategies.
+            on_rows: Called with the running total of rows handed to delta-rs, for
+                progress bars (for ``scd2``: history rows, up to two per changed key).
 
         Returns:
             What the commit did, or ``skipped=True`` when ``commit.version`` is not above
@@ -120,11 +127,17 @@ class DeltaSink:
             app_transactions=[Transaction(app_id=commit.app_id, version=commit.version)],
         )
         try:
-            if spec.strategy == "append":
-                return self._append(table, data, spec, props)
-            if spec.strategy == "overwrite":
-                return self._overwrite(table, data, spec, props)
-            with Stage(data) as stage:
+            if spec.strategy in ("append", "overwrite") and not isinstance(data, StagedBatch):
+                reader = data.to_reader() if isinstance(data, pa.Table) else data
+                stream = counting(reader, on_rows) if on_rows else reader
+                if spec.strategy == "append":
+                    return self._append(table, stream, spec, props)
+                return self._overwrite(table, stream, spec, props)
+            with Stage(data, on_rows) as stage:
+                if spec.strategy == "append":
+                    return self._append(table, stage.reader(), spec, props)
+                if spec.strategy == "overwrite":
+                    return self._overwrite(table, stage.reader(), spec, props)
                 if spec.strategy == "partition_overwrite":
                     return self._partition_overwrite(table, stage, spec, props)
                 stage.check_keys(spec.merge_keys)
@@ -241,7 +254,7 @@ class DeltaSink:
         if table is None:
             schema = history_schema(stage.schema, spec.scd2)
             return self._create(
-                stage.reader(plan.versions(BATCH, schema.names), schema), spec, props
+                stage.reader(plan.versions(BATCH, schema.names), schema, counted=True), spec, props
             )
         self._check_schema(table, stage.schema, spec, ignore=spec.scd2.names())
         target = pa.schema(table.schema().to_arrow())
@@ -252,7 +265,7 @@ class DeltaSink:
                 missing=tuple(lacking),
             )
         snapshot = DeltaDataset(self.table_uri, version=table.version(), label=self.table_uri)
-        stage.engine.register(_TARGET, snapshot)
+        stage.register(_TARGET, snapshot)
         stage.create(_CHANGES, plan.changes(BATCH, _TARGET))
         kinds = {row[0]: row[1:] for row in stage.query(plan.summary(_CHANGES))}
         closing, latest = kinds.get(True, (0, None))
@@ -264,7 +277,7 @@ class DeltaSink:
                 f"version's {spec.scd2.valid_from} {latest.isoformat()}; history must move forward"
             )
         if not closing:  # only new keys: a blind append
-            rows = stage.reader(plan.versions(_CHANGES, tuple(target.names)), target)
+            rows = stage.reader(plan.versions(_CHANGES, tuple(target.names)), target, counted=True)
             write_deltalake(table, rows, mode="append", commit_properties=props)
             return _written(table)
         prune = [
@@ -275,7 +288,9 @@ class DeltaSink:
             for i, p in enumerate(partitions)
         ]
         inserts, insert_when = plan.open()
-        source = stage.reader(plan.merge_source(_CHANGES), plan.merge_source_schema(stage.schema))
+        source = stage.reader(
+            plan.merge_source(_CHANGES), plan.merge_source_schema(stage.schema), counted=True
+        )
         metrics = (
             table.merge(
                 source,

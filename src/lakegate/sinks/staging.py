@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +54,58 @@ AT = "__lakegate_at"  # effective_at, on every source row
 HISTORY_TYPE = pa.timestamp("us", tz="UTC")
 
 
-class Stage:
-    """The batch held by DuckDB, to be read more than once (spills to disk past memory)."""
+@dataclass(frozen=True)
+class StagedBatch:
+    """A batch already held by a DuckDB engine, loaded without a second copy.
 
-    def __init__(self, data: pa.Table | pa.RecordBatchReader) -> None:
+    Attributes:
+        engine: The engine holding it (the runner's: its memory limit and spill folder apply).
+        relation: The table or view with the batch, in that engine.
+    """
+
+    engine: DuckDBEngine
+    relation: str
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The batch's Arrow schema (a zero-row query)."""
+        select = exp.select("*").from_(exp.to_identifier(self.relation, quoted=True)).limit(0)
+        return self.engine.connection.sql(select.sql(dialect="duckdb")).to_arrow_table().schema
+
+
+RowsCallback = Callable[[int], None]
+
+
+class Stage:
+    """The batch held by DuckDB, to be read more than once (spills to disk past memory).
+
+    Args:
+        data: An Arrow table (registered, zero-copy), a reader (copied into a DuckDB
+            table once), or a :class:`StagedBatch` (used in place: its engine runs
+            every query, and nothing is copied).
+        on_rows: Called with the running total of batch rows streamed to the writer
+            (for progress bars); never with more than the batch holds.
+    """
+
+    def __init__(
+        self,
+        data: pa.Table | pa.RecordBatchReader | StagedBatch,
+        on_rows: RowsCallback | None = None,
+    ) -> None:
         self.schema: pa.Schema = data.schema
+        self._on_rows = on_rows
+        self._created: list[tuple[str, str]] = []  # (kind, name) made in a borrowed engine
+        if isinstance(data, StagedBatch):
+            self.engine = data.engine
+            self._owned = False
+            source = exp.select("*").from_(exp.to_identifier(data.relation, quoted=True))
+            self.engine.connection.sql(source.sql(dialect="duckdb")).create_view(
+                BATCH, replace=True
+            )
+            self._created.append(("VIEW", BATCH))
+            return
         self.engine = DuckDBEngine()
+        self._owned = True
         con = self.engine.connection
         if isinstance(data, pa.Table):
             con.register(BATCH, data)  # zero-copy, scannable again
@@ -70,7 +116,17 @@ class Stage:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.engine.close()
+        if self._owned:
+            self.engine.close()
+            return
+        for kind, name in reversed(self._created):  # leave the borrowed engine as it was
+            table = exp.Table(this=exp.to_identifier(name, quoted=True))
+            self.engine.execute(exp.Drop(tables=[table], kind=kind, exists=True))
+
+    def register(self, name: str, dataset: Any) -> None:
+        """Make ``dataset`` (a lakegate Dataset) queryable as the view ``name``."""
+        self.engine.register(name, dataset)
+        self._created.append(("VIEW", name))
 
     def query(self, select: exp.Expr) -> list[tuple[Any, ...]]:
         """All rows of ``select`` (DuckDB dialect) over the stage.
@@ -81,19 +137,30 @@ class Stage:
         return self.engine.query(select)
 
     def create(self, name: str, select: exp.Expr) -> None:
-        """Materialise ``select`` as the DuckDB table ``name``."""
+        """Materialise ``select`` as the DuckDB table ``name`` (dropped with the stage)."""
         self.engine.connection.sql(select.sql(dialect="duckdb")).create(name)
+        self._created.append(("TABLE", name))
 
     def count(self) -> int:
         """Rows in the batch."""
         return int(self.query(exp.select(exp.Count(this=exp.Star())).from_(BATCH))[0][0])
 
-    def reader(self, select: exp.Expr | None = None, schema: pa.Schema | None = None) -> Any:
-        """Stream ``select`` (default: the batch) as Arrow, cast to ``schema`` (default: the batch's)."""
+    def reader(
+        self,
+        select: exp.Expr | None = None,
+        schema: pa.Schema | None = None,
+        *,
+        counted: bool | None = None,
+    ) -> Any:
+        """Stream ``select`` (default: the batch) as Arrow, cast to ``schema`` (default: the
+        batch's). ``counted`` (default: when ``select`` is the batch) reports its rows to
+        the stage's ``on_rows``."""
+        counted = (select is None if counted is None else counted) and self._on_rows is not None
         select = select if select is not None else exp.select("*").from_(BATCH)
         relation = self.engine.connection.sql(select.sql(dialect="duckdb"))
         to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-        return to_reader(_BATCH_ROWS).cast(schema if schema is not None else self.schema)
+        reader = to_reader(_BATCH_ROWS).cast(schema if schema is not None else self.schema)
+        return counting(reader, self._on_rows) if counted and self._on_rows else reader
 
     def check_keys(self, keys: tuple[str, ...]) -> None:
         """Raise when a merge key repeats or is NULL in the batch (one scan)."""
@@ -124,6 +191,19 @@ class Stage:
             sample=tuple(sample),
             count=n,
         )
+
+
+def counting(reader: pa.RecordBatchReader, on_rows: RowsCallback) -> pa.RecordBatchReader:
+    """``reader``, calling ``on_rows`` with the running row total as batches are read."""
+
+    def batches() -> Any:
+        done = 0
+        for batch in reader:
+            yield batch
+            done += batch.num_rows
+            on_rows(done)
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 # ---------------------------------------------------------------------- checks
