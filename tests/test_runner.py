@@ -98,12 +98,15 @@ def source_rows(root: Path, sql: str) -> list[tuple]:
 
 def dead_letters(root: Path, sql: str) -> list[tuple]:
     """Query the flights dead-letter table (as view ``d``) through DuckDB."""
-    from deltalake import DeltaTable
+    from lakegate.engines.duckdb import DuckDBEngine
+    from lakegate.sources.files import resolve_input
 
-    con = duckdb.connect()
-    uri = root / "lake" / "_dead_letter" / "flights"
-    con.read_parquet(DeltaTable(str(uri)).file_uris()).create_view("d")
-    return con.execute(sql).fetchall()
+    engine = DuckDBEngine()  # reads an empty table too (no files, the table's schema)
+    try:
+        engine.register("d", resolve_input(root / "lake" / "_dead_letter" / "flights"))
+        return engine.connection.execute(sql).fetchall()
+    finally:
+        engine.close()
 
 
 def cap_dep_delay(root: Path) -> None:

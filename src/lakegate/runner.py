@@ -45,15 +45,22 @@ from lakegate.config.pipeline import Pipeline
 from lakegate.config.project import Project
 from lakegate.contracts.compile import column_type
 from lakegate.engines import create_engine
-from lakegate.errors import DataError, LakegateError
+from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
 from lakegate.sinks import RUN_METADATA_KEY
-from lakegate.sinks.deadletter import dead_letter_uri, write_rejects
+from lakegate.sinks.deadletter import (
+    dead_letter_uri,
+    mark_replayed,
+    pending_predicate,
+    settle_replays,
+    write_rejects,
+)
 from lakegate.sources.extract import ExtractPlan, literal, plan_extract
 from lakegate.state.records import RunRecord, RunStart
 from lakegate.state.store import StateStore
 from lakegate.transform import EXTRACT, bind_stage, lake_tables, lake_view, parse_stage
 
 BATCH = "__batch"
+REPLAY_ID = "__lakegate_rejection_id"  # a replayed row's dead-letter id, in the batch
 # Fault injection for the exactly-once tests: LAKEGATE_KILL_AT=<step> makes the run
 # process SIGKILL itself when it reaches that step (see KILL_POINTS).
 KILL_ENV = "LAKEGATE_KILL_AT"
@@ -64,6 +71,8 @@ KILL_POINTS = (
     "after_delta_commit",
     "after_state_commit",
 )
+# The steps of a replay (``lakegate dlq replay``) it may die at.
+REPLAY_KILL_POINTS = ("after_dead_letter_mark", "after_delta_commit", "after_state_commit")
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,35 @@ class RunOptions:
         full_refresh: Ignore the watermark and loaded-file list; reload everything.
         dry_run: Extract, transform and gate, report; write nothing.
         now: The run's reference time (freshness, SCD2 validity); default now, UTC.
+        replay: Re-gate and load the dead-letter rows instead of extracting (see
+            :class:`Replay`).
     """
 
     run_date: dt.date | None = None
     full_refresh: bool = False
     dry_run: bool = False
     now: dt.datetime | None = None
+    replay: Replay | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replay of quarantined rows instead of an extract (``lakegate dlq replay``).
+
+    The pipeline's dead-letter rows (optionally of one run, or that failed one check)
+    are rebuilt with their original types and go through the dedup, the pre-load gate
+    of the current contract and the load, as a late batch. Rows that pass, and rows
+    that lose to a later row of the same merge key, leave the dead-letter table, exactly
+    once; rows that still fail stay. The watermark does not move. ``rows_rejected`` of
+    a replay counts rows that stay quarantined.
+
+    Attributes:
+        run_id: Only rows quarantined by this run.
+        check: Only rows that failed this check id.
+    """
+
+    run_id: str | None = None
+    check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,9 +197,20 @@ def run_pipeline(
     handling = pipeline.error_handling
     state = StateStore(project.state_url)
 
+    if options.replay is not None and pipeline.load.strategy in (
+        "overwrite",
+        "partition_overwrite",
+    ):
+        raise UserInputError(
+            f"{pipeline.name}: its target is loaded with {pipeline.load.strategy}, so replayed "
+            "rows would replace the table or its partitions; re-run the pipeline instead "
+            "(lakegate run PIPELINE --run-date DATE), which re-gates those rows"
+        )
+
     def attempt() -> RunResult:
         stamp = dt.datetime.now(dt.UTC)
-        run_id = f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        kind = "replay-" if options.replay is not None else ""
+        run_id = f"{kind}{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         run = _Run(
             project, pipeline, contract, stages, post_checks, state, options, now, run_id, monitor
         )
@@ -220,6 +263,7 @@ class _Run:
         self._current: tuple[str, float] | None = None
         self._begun = False  # the state store holds this run's begun record
         self._loaded_version: int | None = None  # the Delta load version committed, if any
+        self._replaying = False  # dead-letter rows are marked: the load must commit
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -279,18 +323,26 @@ class _Run:
     def _flow(self, sink: Any, version: int, watermark: Any) -> RunResult:
         self._set(stage="extract")
         self.step("extract")
-        plan = self._extract(watermark)
-        if plan.dataset is None:  # new_files: nothing new since the last run
-            return self._finish(None, None, dry_run=self.options.dry_run)
-        extracted, newest = self._extract_stats(plan)
-        _checkpoint("after_extract")
-        self._set(
-            rows_extracted=extracted,
-            watermark_after=_newer(watermark, newest) if plan.key else watermark,
-        )
-        self._set(stage="transform")
-        self.step("transform")
-        transformed = self._transform()
+        replay = self.options.replay
+        plan = ExtractPlan(dataset=None)
+        if replay is not None:  # the batch is the quarantined rows, as they were
+            transformed = self._extract_replay(replay)
+            if not transformed:
+                return self._finish(None, None, dry_run=self.options.dry_run)
+            self._set(rows_extracted=transformed)
+        else:
+            plan = self._extract(watermark)
+            if plan.dataset is None:  # new_files: nothing new since the last run
+                return self._finish(None, None, dry_run=self.options.dry_run)
+            extracted, newest = self._extract_stats(plan)
+            _checkpoint("after_extract")
+            self._set(
+                rows_extracted=extracted,
+                watermark_after=_newer(watermark, newest) if plan.key else watermark,
+            )
+            self._set(stage="transform")
+            self.step("transform")
+            transformed = self._transform()
         deduplicated = self._deduplicate(transformed)
         self._set(rows_transformed=transformed, rows_deduplicated=deduplicated)
         self._set(stage="pre_load_gate")
@@ -322,7 +374,7 @@ class _Run:
         rejected = self._quarantine(checks, quarantine)
         self._set(rows_rejected=rejected)
         limit = self.pipeline.error_handling.max_rejected_fraction
-        if transformed and rejected / transformed > limit:
+        if replay is None and transformed and rejected / transformed > limit:
             return self._fail(
                 f"{rejected} of {transformed} rows rejected "
                 f"({rejected / transformed:.1%}), above max_rejected_fraction "
@@ -335,11 +387,16 @@ class _Run:
         if self.options.dry_run:
             return self._finish(report, None, dry_run=True)
         self.step("load")
-        if rejected:
+        if replay is not None:
+            self._mark_replayed(version)
+            _checkpoint("after_dead_letter_mark")
+        elif rejected:
             self._write_rejects(version)
             _checkpoint("after_dead_letter")
         self._load(sink, version, plan)
         _checkpoint("after_delta_commit")
+        if replay is not None:
+            settle_replays(self.dead_letter_uri, pipeline=self.pipeline.name, committed=version)
         self.step("post_load_gate")
         try:
             post = self._post_load()
@@ -455,32 +512,41 @@ class _Run:
         failed = exp.GT(this=exp.ArraySize(this=flags), expression=exp.Literal.number(0))
         keep = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(_t("__flagged"))
         self._table(BATCH, keep.where(exp.Not(this=failed)))
-        record = exp.Anonymous(
-            this="to_json",
-            expressions=[
-                exp.Struct(
-                    expressions=[
-                        exp.PropertyEQ(
-                            this=exp.to_identifier(c, quoted=True),
-                            expression=exp.column(c, quoted=True),
-                        )
-                        for c in columns
-                    ]
-                )
-            ],
-        )
-        self._table(
-            "__rejects",
-            exp.select(
-                exp.Literal.string(self.pipeline.name).as_("pipeline"),
-                exp.Literal.string(self.run_id).as_("run_id"),
-                literal(self.now).as_("rejected_at"),
-                flags.copy().as_("failed_checks"),
-                exp.cast(record, exp.DataType.build("VARCHAR")).as_("record"),
+        data = [c for c in columns if c != REPLAY_ID]
+        if self.options.replay is not None:  # they stay where they are: only count them
+            self._table(
+                "__rejects",
+                exp.select(exp.column(REPLAY_ID, quoted=True)).from_(_t("__flagged")).where(failed),
             )
-            .from_(_t("__flagged"))
-            .where(failed),
-        )
+        else:
+            record = exp.Anonymous(
+                this="to_json",
+                expressions=[
+                    exp.Struct(
+                        expressions=[
+                            exp.PropertyEQ(
+                                this=exp.to_identifier(c, quoted=True),
+                                expression=exp.column(c, quoted=True),
+                            )
+                            for c in data
+                        ]
+                    )
+                ],
+            )
+            types = json.dumps({c: scope.columns[c].sql(dialect="duckdb") for c in data})
+            self._table(
+                "__rejects",
+                exp.select(
+                    exp.Literal.string(self.pipeline.name).as_("pipeline"),
+                    exp.Literal.string(self.run_id).as_("run_id"),
+                    literal(self.now).as_("rejected_at"),
+                    flags.copy().as_("failed_checks"),
+                    exp.cast(record, exp.DataType.build("VARCHAR")).as_("record"),
+                    exp.Literal.string(types).as_("record_types"),
+                )
+                .from_(_t("__flagged"))
+                .where(failed),
+            )
         self.engine.execute(exp.Drop(tables=[_t("__flagged")], kind="TABLE", exists=True))
         return self._count("__rejects")
 
@@ -531,6 +597,8 @@ class _Run:
         props = self.contract.schema_.properties if self.contract else {}
         select: list[exp.Expr] = []
         for name in columns:
+            if name == REPLAY_ID:
+                continue
             prop = props.get(name)
             col: exp.Expr = exp.column(name, quoted=True)
             if prop is not None and prop.type not in (LogicalType.ARRAY, LogicalType.OBJECT):
@@ -544,13 +612,24 @@ class _Run:
 
     def _write_rejects(self, version: int) -> None:
         self.step("dead-letter")
+        prefix = f"{self.pipeline.name}:{version}:"
+        number = exp.Window(this=exp.RowNumber())
         rows = self.engine.stream(
             exp.select(
+                exp.DPipe(
+                    this=exp.Literal.string(prefix),
+                    expression=exp.cast(number, exp.DataType.build("VARCHAR")),
+                    safe=True,
+                ).as_("rejection_id"),
                 *[exp.column(c) for c in ("pipeline", "run_id")],
                 exp.cast(exp.Literal.number(version), exp.DataType.build("BIGINT")).as_(
                     "batch_version"
                 ),
-                *[exp.column(c) for c in ("rejected_at", "failed_checks", "record")],
+                *[
+                    exp.column(c)
+                    for c in ("rejected_at", "failed_checks", "record", "record_types")
+                ],
+                exp.cast(exp.null(), exp.DataType.build("BIGINT")).as_("replayed_in"),
             ).from_(_t("__rejects"))
         )
         write_rejects(
@@ -581,7 +660,7 @@ class _Run:
             partition_by=tuple(load.partition_by),
             scd2=Scd2Columns(load.scd2.valid_from, load.scd2.valid_to, load.scd2.is_current),
         )
-        if self.record.rows_loaded == 0 and load.strategy != "overwrite":
+        if self.record.rows_loaded == 0 and load.strategy != "overwrite" and not self._replaying:
             self._loaded_version = None
             return
         commit = CommitInfo(
@@ -607,6 +686,71 @@ class _Run:
             on_rows=lambda done: self.monitor.rows(min(done, total), total),
         )
         self._loaded_version = version
+
+    @property
+    def dead_letter_uri(self) -> str:
+        return dead_letter_uri(self.project.lake_uri, self.pipeline.load.target)
+
+    def _extract_replay(self, replay: Replay) -> int:
+        """Rebuild the pending dead-letter rows as the batch, each column with the type it
+        had when quarantined (``record_types``), plus their ids; returns the rows."""
+        from lakegate.sources.files import is_delta_table, resolve_input
+
+        uri = self.dead_letter_uri
+        if not is_delta_table(uri):
+            raise InputDataError(
+                f"{self.pipeline.load.target}: no dead-letter table at {uri} "
+                "(no row was ever quarantined)"
+            )
+        self.engine.register("__dead_letter", resolve_input(uri))
+        where = pending_predicate(self.pipeline.name, run_id=replay.run_id, check=replay.check)
+        self._table("__replay", exp.select(exp.Star()).from_(_t("__dead_letter")).where(where))
+        kinds = self.engine.query(
+            exp.select(exp.column("record_types", quoted=True)).from_(_t("__replay")).distinct()
+        )
+        if not kinds:
+            return 0
+        record = exp.column("record", quoted=True)
+        parts: list[exp.Query] = []
+        for (types_json,) in kinds:
+            columns = [
+                _json_field(record, name, exp.DataType.build(text, dialect="duckdb")).as_(
+                    name, quoted=True
+                )
+                for name, text in json.loads(types_json).items()
+            ]
+            parts.append(
+                exp.select(
+                    exp.column("rejection_id", quoted=True).as_(REPLAY_ID, quoted=True), *columns
+                )
+                .from_(_t("__replay"))
+                .where(
+                    exp.EQ(
+                        this=exp.column("record_types", quoted=True),
+                        expression=exp.Literal.string(types_json),
+                    )
+                )
+            )
+        batch = parts[0]
+        for part in parts[1:]:  # rows from batches of other shapes: align by column name
+            batch = exp.Union(this=batch, expression=part, distinct=False, by_name=True)
+        self._table(BATCH, batch)
+        return self._count(BATCH)
+
+    def _mark_replayed(self, version: int) -> None:
+        """Mark the replayed rows that leave the dead-letter table: every selected row
+        but those that still fail (loaded, or lost to a later row of the same key)."""
+        self.step("dead-letter")
+        rejection_id = exp.column("rejection_id", quoted=True)
+        leaving = exp.select(rejection_id).from_(_t("__replay"))
+        if self.record.rows_rejected:  # those stay
+            still = exp.select(exp.column(REPLAY_ID, quoted=True)).from_(_t("__rejects"))
+            leaving = leaving.where(
+                exp.Not(this=exp.In(this=rejection_id.copy(), query=still.subquery()))
+            )
+        ids = self.engine.stream(leaving).read_all().column(0)
+        mark_replayed(self.dead_letter_uri, ids, pipeline=self.pipeline.name, version=version)
+        self._replaying = True
 
     def _bind_parents(self, checks: list[Check]) -> dict[str, str]:
         """Register the parents of relationships checks: ``lake.X`` or a lake table name
@@ -726,6 +870,9 @@ class _Run:
         """Bring the state store up to a load that committed before the run that made it
         could record it (a crash between the Delta commit and the state commit)."""
         committed = sink.committed_version(app_id(self.pipeline.name))
+        # A replay interrupted around its commit: its rows leave the dead-letter table
+        # if the target holds its version, else they stay quarantined.
+        settle_replays(self.dead_letter_uri, pipeline=self.pipeline.name, committed=committed)
         watermark = self.state.get_watermark(self.pipeline.name)
         if committed is None or committed <= (watermark.version if watermark else 0):
             return
@@ -759,6 +906,15 @@ class _Run:
             f"{self.target_uri} holds load version {committed} of "
             f"{self.pipeline.name} but no lakegate run metadata for it"
         )
+
+
+def _json_field(record: exp.Expr, name: str, type_: exp.DataType) -> exp.Expr:
+    """Column ``name`` of a JSON ``record`` as ``type_`` (a JSON pointer: any name works)."""
+    pointer = exp.Literal.string("/" + name.replace("~", "~0").replace("/", "~1"))
+    # Anonymous: sqlglot would rewrite a known json_extract's path as JSONPath.
+    if type_.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+        return exp.Anonymous(this="json_extract_string", expressions=[record.copy(), pointer])
+    return exp.cast(exp.Anonymous(this="json_extract", expressions=[record.copy(), pointer]), type_)
 
 
 def _checkpoint(step: str) -> None:

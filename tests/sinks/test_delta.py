@@ -424,7 +424,7 @@ def test_a_staged_batch_loads_in_place_and_leaves_its_engine_clean(
         )
         assert after == before == ["held"]
         if spec.strategy == "scd2":
-            assert read(table, HISTORY[:3] + ("is_current",), order=("id", "is_current")) == [
+            assert read(table, (*HISTORY[:3], "is_current"), order=("id", "is_current")) == [
                 (1, D1, "a", True),
                 (2, D1, "b", True),
                 (3, D2, "c", False),

@@ -1,13 +1,24 @@
 """The dead-letter table: quarantined rows, with why and where they came from.
 
 One Delta table per target, ``<lake>/_dead_letter/<target>``, with columns:
-``pipeline``, ``run_id``, ``batch_version`` (the pipeline's load version),
-``rejected_at`` (UTC), ``failed_checks`` (list of check ids) and ``record``
-(the original row as JSON text: every value, before any cast).
+``rejection_id`` (``<pipeline>:<batch_version>:<n>``, unique), ``pipeline``,
+``run_id``, ``batch_version`` (the pipeline's load version), ``rejected_at``
+(UTC), ``failed_checks`` (list of check ids), ``record`` (the original row as
+JSON text: every value, before any cast), ``record_types`` (JSON text: each
+column's engine type in the batch, so a replay rebuilds the row exactly) and
+``replayed_in`` (NULL, or the load version of a replay under way).
 
 Writing a batch's rejects replaces that batch's rows (a predicate overwrite
 on pipeline and batch_version, in one commit), so a re-run after a crash
 never duplicates a quarantined row.
+
+A replay (``lakegate dlq replay``) takes rows out exactly once, in three
+idempotent steps around the target's commit: (1) :func:`mark_replayed` sets
+``replayed_in`` to the replay's load version on the rows leaving the table;
+(2) the target commits that version (a Delta app transaction); (3)
+:func:`settle_replays` deletes the rows marked with a version the target holds
+and unmarks the rest. A crash anywhere is settled by the next run of the
+pipeline: marked rows whose version never committed stay quarantined.
 """
 
 from __future__ import annotations
@@ -17,7 +28,17 @@ from typing import Any
 from sqlglot import exp
 
 DEAD_LETTER_FOLDER = "_dead_letter"
-COLUMNS = ("pipeline", "run_id", "batch_version", "rejected_at", "failed_checks", "record")
+COLUMNS = (
+    "rejection_id",
+    "pipeline",
+    "run_id",
+    "batch_version",
+    "rejected_at",
+    "failed_checks",
+    "record",
+    "record_types",
+    "replayed_in",
+)
 
 
 def dead_letter_uri(lake_uri: str, target: str) -> str:
@@ -52,3 +73,105 @@ def write_rejects(uri: str, rows: Any, *, pipeline: str, batch_version: int) -> 
         write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
     else:
         write_deltalake(uri, rows, mode="append")
+
+
+def _pipeline_is(pipeline: str) -> exp.Expr:
+    return exp.EQ(this=exp.column("pipeline", quoted=True), expression=exp.Literal.string(pipeline))
+
+
+def pending_predicate(
+    pipeline: str, *, run_id: str | None = None, check: str | None = None
+) -> exp.Expr:
+    """The rows of ``pipeline`` waiting in the dead-letter table (not under replay),
+    optionally only those of one run, or those that failed one check id."""
+    conditions: list[exp.Expr] = [
+        _pipeline_is(pipeline),
+        exp.column("replayed_in", quoted=True).is_(exp.null()),
+    ]
+    if run_id is not None:
+        conditions.append(
+            exp.EQ(this=exp.column("run_id", quoted=True), expression=exp.Literal.string(run_id))
+        )
+    if check is not None:
+        conditions.append(
+            exp.func(
+                "list_contains", exp.column("failed_checks", quoted=True), exp.Literal.string(check)
+            )
+        )
+    return exp.and_(*conditions)
+
+
+def mark_replayed(uri: str, rejection_ids: Any, *, pipeline: str, version: int) -> int:
+    """Step 1 of a replay: mark the rows leaving the table with the replay's load version.
+
+    Args:
+        uri: The dead-letter table.
+        rejection_ids: A pyarrow array (or list) of ``rejection_id`` values.
+        pipeline: The pipeline replaying.
+        version: The load version the replay commits to the target.
+
+    Returns:
+        The rows marked (0 commits nothing).
+    """
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    ids = pa.table({"rejection_id": pa.array(rejection_ids, pa.string())})
+    if not ids.num_rows:
+        return 0
+    on = exp.and_(
+        exp.EQ(
+            this=exp.column("rejection_id", "target", quoted=True),
+            expression=exp.column("rejection_id", "source", quoted=True),
+        ),
+        exp.EQ(
+            this=exp.column("pipeline", "target", quoted=True),
+            expression=exp.Literal.string(pipeline),
+        ),
+    )
+    metrics = (
+        DeltaTable(uri)
+        .merge(ids, on.sql(dialect="postgres"), source_alias="source", target_alias="target")
+        .when_matched_update({'"replayed_in"': str(int(version))})
+        .execute()
+    )
+    return int(metrics.get("num_target_rows_updated") or 0)
+
+
+def settle_replays(uri: str, *, pipeline: str, committed: int | None) -> tuple[int, int]:
+    """Step 3 of a replay, and crash recovery: rows marked with a load version the target
+    holds (``<= committed``) leave the table; rows marked with a later one are unmarked
+    (that replay never committed, so they stay quarantined).
+
+    Args:
+        uri: The dead-letter table (nothing happens when it does not exist).
+        pipeline: The pipeline whose rows to settle.
+        committed: The pipeline's committed load version in the target, or None.
+
+    Returns:
+        ``(rows removed, rows unmarked)``; a step that matches nothing commits nothing.
+    """
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    if not DeltaTable.is_deltatable(uri):
+        return 0, 0
+    table = DeltaTable(uri)
+    if "replayed_in" not in pa.schema(table.schema().to_arrow()).names:
+        return 0, 0
+    marked = exp.column("replayed_in", quoted=True)
+    removed = released = 0
+    if committed is not None:
+        done = exp.and_(
+            _pipeline_is(pipeline), exp.LTE(this=marked, expression=exp.Literal.number(committed))
+        )
+        removed = int(table.delete(done.sql(dialect="postgres")).get("num_deleted_rows") or 0)
+    after = exp.Literal.number(committed if committed is not None else -1)
+    undone = exp.and_(_pipeline_is(pipeline), exp.GT(this=marked, expression=after))
+    released = int(
+        table.update(
+            updates={'"replayed_in"': "NULL"}, predicate=undone.sql(dialect="postgres")
+        ).get("num_updated_rows")
+        or 0
+    )
+    return removed, released
