@@ -43,7 +43,7 @@ from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.config.contract import Contract, load_contract
 from lakegate.config.pipeline import Pipeline
 from lakegate.config.project import Project
-from lakegate.contracts.compile import column_type
+from lakegate.contracts.compile import arrow_schema, column_type
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
 from lakegate.sinks import RUN_METADATA_KEY
@@ -464,6 +464,7 @@ class _Run:
             watermark=watermark,
             run_date=self.options.run_date,
             loaded_files=loaded,
+            schema=arrow_schema(self.contract) if self.contract else None,
         )
         if plan.dataset is None:
             return plan

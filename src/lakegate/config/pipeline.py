@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from lakegate.checks.model import Severity
 from lakegate.config.durations import parse_duration
@@ -45,7 +45,90 @@ class FileSource(_Strict):
     csv: CsvConfig = Field(default_factory=CsvConfig)
 
 
-Source = Annotated[FileSource, Field(discriminator="type")]
+class Reconcile(_Strict):
+    """Periodic full-key reconciliation: finds keys deleted at the source (an
+    incremental extract cannot see hard deletes)."""
+
+    every_runs: int = Field(
+        default=1, ge=1, description="Reconcile on every N-th successful run (1: every run)."
+    )
+    action: Literal["report", "delete", "soft_delete"] = Field(
+        default="report",
+        description="report: count them in the run log; delete: delete them from the "
+        "target; soft_delete: set soft_delete_column to true on them.",
+    )
+    soft_delete_column: str = "_deleted"
+
+
+class SqlSource(_Strict):
+    """A table or query of a SQL database: PostgreSQL, MySQL/MariaDB or SQLite.
+
+    ``url`` is a SQLAlchemy-style URL (``postgresql://user:pass@host:5432/db``,
+    ``mysql://...`` or ``mariadb://...``, ``sqlite:///path.db``); write credentials
+    as ``${ENV}`` references. It is kept secret: never printed or logged.
+    """
+
+    type: Literal["sql"]
+    url: SecretStr
+    table: str | None = Field(default=None, description="A table, optionally schema.table.")
+    query: str | None = Field(default=None, description="A SELECT (instead of table).")
+    batch_rows: int = Field(default=100_000, ge=1, description="Rows per Arrow batch.")
+    reconcile: Reconcile | None = None
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> SqlSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table or query")
+        return self
+
+
+class Pagination(_Strict):
+    """How a REST API pages its records."""
+
+    type: Literal["none", "offset", "page", "cursor", "link_header"] = "none"
+    limit_param: str = "limit"
+    limit: int = Field(default=100, ge=1, description="Records asked for per page.")
+    offset_param: str = "offset"
+    page_param: str = "page"
+    start_page: int = 1
+    cursor_param: str = "cursor"
+    cursor_path: str | None = Field(
+        default=None, description="Dotted JSON path of the next cursor in a response."
+    )
+
+    @model_validator(mode="after")
+    def _cursor_needs_path(self) -> Pagination:
+        if self.type == "cursor" and not self.cursor_path:
+            raise ValueError("cursor pagination needs cursor_path")
+        return self
+
+
+class RestSource(_Strict):
+    """Records of a JSON REST API, fetched with httpx, page by page.
+
+    Header values may hold secrets (``Authorization: "Bearer ${API_TOKEN}"``): they are
+    never printed or logged.
+    """
+
+    type: Literal["rest"]
+    url: str
+    records_path: str | None = Field(
+        default=None,
+        description="Dotted JSON path to the list of records (default: the body is the list).",
+    )
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    pagination: Pagination = Field(default_factory=Pagination)
+    incremental_param: str | None = Field(
+        default=None, description="Query parameter that receives the watermark (incremental)."
+    )
+    timeout_seconds: float = Field(default=30, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    backoff_seconds: float = Field(default=1, ge=0, description="First retry delay (doubles).")
+    max_pages: int | None = Field(default=None, ge=1, description="Stop after this many pages.")
+
+
+Source = Annotated[FileSource | SqlSource | RestSource, Field(discriminator="type")]
 
 
 class Extract(_Strict):

@@ -192,6 +192,35 @@ def column_type(prop: Property) -> m.ColumnType:
     return m.ColumnType(prop.type, prop.precision, prop.scale)
 
 
+def arrow_schema(contract: Contract) -> Any:
+    """The contract's columns as a ``pyarrow.Schema``, to type schemaless sources (REST).
+
+    ``array`` and ``object`` properties are left out (their shape is not declared:
+    readers infer it). Timestamps are ``timestamp[us, UTC]``; ``decimal`` without a
+    precision is ``decimal128(38, 9)``.
+    """
+    import pyarrow as pa
+
+    kinds = {
+        m.LogicalType.STRING: pa.string(),
+        m.LogicalType.INTEGER: pa.int64(),
+        m.LogicalType.NUMBER: pa.float64(),
+        m.LogicalType.BOOLEAN: pa.bool_(),
+        m.LogicalType.DATE: pa.date32(),
+        m.LogicalType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    }
+    fields = []
+    for name, prop in contract.schema_.properties.items():
+        if prop.type == m.LogicalType.DECIMAL:
+            kind = pa.decimal128(prop.precision or 38, prop.scale if prop.scale is not None else 9)
+        elif prop.type in kinds:
+            kind = kinds[m.LogicalType(prop.type)]
+        else:
+            continue
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
 def _property_checks(b: _Builder, name: str, prop: Property, required: bool) -> None:
     sev = m.Severity.CRITICAL
     b.add(m.TypeCheck, f"{name}.type", column=name, type=column_type(prop), severity=sev)

@@ -17,7 +17,7 @@ import duckdb
 from sqlglot import exp
 
 from lakegate.errors import EngineError, InputDataError
-from lakegate.sources.files import Dataset, DeltaDataset
+from lakegate.sources.files import ArrowDataset, Dataset, DeltaDataset
 
 # Reader features that a plain Parquet scan of the snapshot would get wrong.
 _NEEDS_DELTA_READER = {"deletionVectors", "columnMapping", "timestampNtz", "typeWidening"}
@@ -86,6 +86,8 @@ class DuckDBEngine:
         con = self.connection
         if isinstance(dataset, DeltaDataset):
             return self._delta_relation(dataset)
+        if isinstance(dataset, ArrowDataset):
+            return con.from_arrow(dataset.reader)
         files = list(dataset.paths)
         if dataset.format == "parquet":
             return con.read_parquet(files, union_by_name=len(files) > 1)

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from lakegate.config.pipeline import FileSource, Pipeline
+from lakegate.config.pipeline import FileSource, Pipeline, RestSource, SqlSource
 from lakegate.config.project import Project
-from lakegate.errors import ConfigError
-from lakegate.sources.files import CsvOptions, Dataset, FileDataset, resolve_input
+from lakegate.sources.files import ArrowDataset, CsvOptions, Dataset, FileDataset, resolve_input
 
 FileStamp = tuple[str, int, int]  # path, size in bytes, mtime in nanoseconds
 
@@ -26,16 +25,18 @@ class ExtractPlan:
         key: The incremental key column, or None.
         lower_bound: Rows with ``key > lower_bound`` are read (watermark - lookback), or None.
         files: The files read, with size and mtime, for the new-files mode.
+        pushed_down: The source applied the ``key > lower_bound`` filter itself (SQL, REST).
     """
 
     dataset: Dataset | None
     key: str | None = None
     lower_bound: Any = None
     files: tuple[FileStamp, ...] = ()
+    pushed_down: bool = False
 
     def filter(self) -> exp.Expr | None:
-        """The row filter for the extract, or None."""
-        if self.key is None or self.lower_bound is None:
+        """The row filter for the extract, or None (also when the source applied it)."""
+        if self.key is None or self.lower_bound is None or self.pushed_down:
             return None
         return exp.GT(this=exp.column(self.key, quoted=True), expression=literal(self.lower_bound))
 
@@ -60,6 +61,7 @@ def plan_extract(
     watermark: Any,
     run_date: dt.date | None,
     loaded_files: dict[str, tuple[int, int]],
+    schema: Any = None,
 ) -> ExtractPlan:
     """Decide what a run reads.
 
@@ -69,6 +71,7 @@ def plan_extract(
         watermark: The stored watermark (None on a first run or a full refresh).
         run_date: Fills ``{run_date}`` in the source path (ISO date).
         loaded_files: ``{path: (size, mtime_ns)}`` already loaded (new-files mode).
+        schema: The contract's columns as a ``pyarrow.Schema`` (types REST records), or None.
 
     Raises:
         ConfigError: ``{run_date}`` is in the path but no run date was given, or
@@ -77,8 +80,8 @@ def plan_extract(
     """
     extract = pipeline.extract
     source = extract.source
-    if not isinstance(source, FileSource):  # pragma: no cover - other sources come later
-        raise ConfigError(f"source type {source.type!r} is not supported yet")
+    if not isinstance(source, FileSource):
+        return _plan_reader(pipeline, watermark, schema)
     path = source.path
     if "{run_date}" in path:
         if run_date is None:
@@ -104,13 +107,43 @@ def plan_extract(
             files=new,
         )
     if extract.strategy == "incremental":
-        lower = watermark
-        lookback = extract.lookback_seconds
-        if lower is not None and lookback:
-            if not isinstance(lower, dt.date):
-                raise pipeline.error(
-                    "lookback needs a date or timestamp incremental_key", ("extract", "lookback")
-                )
-            lower = lower - dt.timedelta(seconds=lookback)
+        lower = _lower_bound(pipeline, watermark)
         return ExtractPlan(dataset=dataset, key=extract.incremental_key, lower_bound=lower)
     return ExtractPlan(dataset=dataset)
+
+
+def _lower_bound(pipeline: Pipeline, watermark: Any) -> Any:
+    """The watermark minus the lookback: rows with ``key >`` this are read."""
+    lookback = pipeline.extract.lookback_seconds
+    if watermark is None or not lookback:
+        return watermark
+    if not isinstance(watermark, dt.date):
+        raise pipeline.error(
+            "lookback needs a date or timestamp incremental_key", ("extract", "lookback")
+        )
+    return watermark - dt.timedelta(seconds=lookback)
+
+
+def _plan_reader(pipeline: Pipeline, watermark: Any, schema: Any) -> ExtractPlan:
+    """SQL and REST sources: the watermark filter goes to the source (a bound parameter)."""
+    extract = pipeline.extract
+    source = extract.source
+    if extract.strategy == "new_files":
+        raise pipeline.error(
+            f"new_files needs a file source, not {source.type}", ("extract", "strategy")
+        )
+    incremental = extract.strategy == "incremental"
+    key = extract.incremental_key if incremental else None
+    lower = _lower_bound(pipeline, watermark) if incremental else None
+    if isinstance(source, SqlSource):
+        from lakegate.sources.sql import read_sql
+
+        read = read_sql(source, key=key, lower_bound=lower)
+        dataset = ArrowDataset(read.reader, read.label)
+    else:
+        from lakegate.sources.rest import fetch_records
+
+        assert isinstance(source, RestSource)
+        table = fetch_records(source, schema=schema, watermark=lower)
+        dataset = ArrowDataset(table, source.url.split("?")[0])
+    return ExtractPlan(dataset=dataset, key=key, lower_bound=lower, pushed_down=True)

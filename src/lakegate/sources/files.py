@@ -10,7 +10,7 @@ import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from lakegate.errors import InputDataError
 
@@ -93,7 +93,25 @@ class DeltaDataset:
         return total
 
 
-Dataset = FileDataset | DeltaDataset
+@dataclass(frozen=True)
+class ArrowDataset:
+    """Arrow data produced by a reader (a SQL query, a REST API): read once, streamed.
+
+    Attributes:
+        reader: A ``pyarrow.RecordBatchReader`` (consumed by the first query over it) or
+            a ``pyarrow.Table``.
+        label: How reports name the input (never holding credentials).
+    """
+
+    reader: Any
+    label: str = ""
+
+    @property
+    def size_bytes(self) -> int:
+        return 0  # unknown before it is read
+
+
+Dataset = FileDataset | DeltaDataset | ArrowDataset
 
 
 def file_format(path: str) -> FileFormat | None:

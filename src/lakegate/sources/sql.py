@@ -1,0 +1,394 @@
+"""Extract from SQL databases: PostgreSQL, MySQL/MariaDB and SQLite, as Arrow.
+
+Readers, by the URL's scheme:
+
+* ``postgresql://`` (or ``postgres://``): ADBC's libpq driver
+  (``adbc-driver-postgresql``), Arrow-native; a full read uses PostgreSQL's binary
+  ``COPY``.
+* ``sqlite:///path``: ADBC's SQLite driver.
+* ``mysql://`` or ``mariadb://``: no Arrow-native reader that binds parameters
+  exists for them here, so SQLAlchemy with PyMySQL is the fallback: a server-side
+  (unbuffered) cursor, fetched ``batch_rows`` at a time and typed from the result's
+  column descriptions (session time zone UTC).
+
+Every reader streams: one query, its result read in Arrow record batches, so memory
+stays bounded whatever the table's size (no ``LIMIT``/``OFFSET`` chunks, so rows
+sharing a watermark value can never be split between chunks and lost).
+
+The query is a sqlglot tree rendered in the source's dialect, identifiers quoted; the
+incremental lower bound is a bound parameter (``$1``, ``?`` or ``%(watermark)s``),
+never pasted. The URL holds credentials: it is kept as a ``SecretStr``, shown only with
+its password masked, and driver messages are scrubbed of it before they are raised.
+
+Types are normalised so every source gives Delta-storable Arrow: PostgreSQL
+``numeric(p, s)`` becomes ``decimal128(p, s)`` (unconstrained ``numeric`` stays text,
+exact), ``json``/``jsonb`` text, ``time`` text, and field metadata is dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from lakegate.config.pipeline import SqlSource
+from lakegate.errors import ConfigError, InputDataError
+
+_SENTINEL = "lakegate_watermark_parameter"
+# scheme -> sqlglot dialect
+_SCHEMES = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
+@dataclass(frozen=True)
+class SqlRead:
+    """A running extract: the stream and what it is.
+
+    Attributes:
+        reader: The rows, as a ``pyarrow.RecordBatchReader`` with normalised types; the
+            connection closes when it is exhausted (or on :meth:`close`).
+        label: The source for messages: the masked URL and the table or "query".
+        sql: The query sent (parameters not inlined).
+        close: Closes the connection (idempotent).
+    """
+
+    reader: pa.RecordBatchReader
+    label: str
+    sql: str
+    close: Callable[[], None]
+
+
+def dialect_of(url: str) -> str:
+    """The sqlglot dialect of a database URL (``postgres``, ``mysql`` or ``sqlite``).
+
+    Raises:
+        ConfigError: An unsupported scheme.
+    """
+    scheme = urlsplit(url).scheme.split("+")[0].lower()
+    if scheme not in _SCHEMES:
+        raise ConfigError(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://, mysql://, "
+            "mariadb:// or sqlite:///"
+        )
+    return _SCHEMES[scheme]
+
+
+def masked(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` without the URL's password (and without the URL, masked instead)."""
+    parts = urlsplit(url)
+    text = text.replace(url, masked(url))
+    if parts.password:
+        text = text.replace(parts.password, "***")
+    return text
+
+
+def source_relation(source: SqlSource, dialect: str) -> exp.Expr:
+    """What the source reads, as a FROM item: the quoted table, or the query as a subquery.
+
+    Raises:
+        ConfigError: The query is not a single SELECT.
+    """
+    if source.table is not None:
+        *schema, name = source.table.split(".")
+        return exp.Table(
+            this=exp.to_identifier(name, quoted=True),
+            db=exp.to_identifier(schema[-1], quoted=True) if schema else None,
+            catalog=exp.to_identifier(schema[-2], quoted=True) if len(schema) > 1 else None,
+        )
+    import sqlglot
+
+    try:
+        parsed = sqlglot.parse(source.query or "", read=dialect)
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"extract.source.query is not valid SQL: {exc}") from None
+    if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
+        raise ConfigError("extract.source.query must be one SELECT")
+    return parsed[0].subquery(alias="lakegate_source")
+
+
+def build_query(
+    source: SqlSource, dialect: str, *, key: str | None = None, bounded: bool = False
+) -> str:
+    """The SELECT sent to the database, in its dialect.
+
+    Args:
+        source: The source (table or query).
+        dialect: Its sqlglot dialect.
+        key: The incremental key column.
+        bounded: Add ``WHERE key > <parameter>`` (the watermark, bound at execution).
+    """
+    select = exp.select(exp.Star()).from_(source_relation(source, dialect))
+    if key is None or not bounded:
+        return select.sql(dialect=dialect)
+    # sqlglot renders placeholders per dialect, not per driver: put a sentinel, then
+    # the driver's marker in its place (the value itself is bound, never pasted).
+    select = select.where(
+        exp.GT(this=exp.column(key, quoted=True), expression=exp.column(_SENTINEL))
+    )
+    sql = select.sql(dialect=dialect)
+    if sql.count(_SENTINEL) != 1:
+        raise ConfigError(f"extract.source.query must not use the name {_SENTINEL}")
+    return sql.replace(
+        _SENTINEL, {"postgres": "$1", "sqlite": "?", "mysql": "%(watermark)s"}[dialect]
+    )
+
+
+def read_sql(source: SqlSource, *, key: str | None = None, lower_bound: Any = None) -> SqlRead:
+    """Start reading ``source``: rows with ``key > lower_bound`` when both are given.
+
+    Args:
+        source: The SQL source of the pipeline.
+        key: The incremental key column, or None for a full read.
+        lower_bound: The watermark minus the lookback (any value the driver binds:
+            int, float, str, date, datetime), or None.
+
+    Returns:
+        A :class:`SqlRead`; consume ``reader`` once.
+
+    Raises:
+        ConfigError: An unsupported URL or an invalid query.
+        InputDataError: The database cannot be reached or the query fails; the message
+            names the masked URL, never the password.
+    """
+    url = source.url.get_secret_value()
+    dialect = dialect_of(url)
+    bounded = key is not None and lower_bound is not None
+    sql = build_query(source, dialect, key=key, bounded=bounded)
+    label = f"{masked(url)} ({source.table or 'query'})"
+    try:
+        if dialect == "postgres":
+            return _adbc(_pg_connect(url), sql, (lower_bound,) if bounded else None, label)
+        if dialect == "sqlite":
+            return _adbc(
+                _sqlite_connect(url), sql, (_sqlite_value(lower_bound),) if bounded else None, label
+            )
+        return _mysql(
+            url, sql, {"watermark": lower_bound} if bounded else None, label, source.batch_rows
+        )
+    except InputDataError:
+        raise
+    except Exception as exc:  # driver errors: scrubbed of the password
+        raise InputDataError(f"{label}: {scrub(_first_line(exc), url)}") from None
+
+
+# ---------------------------------------------------------------------- ADBC
+
+
+def _pg_connect(url: str) -> Any:
+    import adbc_driver_postgresql.dbapi as pg
+
+    parts = urlsplit(url)
+    return pg.connect(parts._replace(scheme="postgresql").geturl())
+
+
+def _sqlite_connect(url: str) -> Any:
+    import adbc_driver_sqlite.dbapi as sqlite
+
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return sqlite.connect(path or ":memory:")
+
+
+def _sqlite_value(value: Any) -> Any:
+    """SQLite stores dates and times as ISO text: compare with text."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def _adbc(conn: Any, sql: str, params: tuple[Any, ...] | None, label: str) -> SqlRead:
+    cursor = conn.cursor()
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            for thing in (cursor, conn):
+                with contextlib.suppress(Exception):  # closing a broken connection
+                    thing.close()
+
+    try:
+        cursor.execute(sql, parameters=params)
+        raw = cursor.fetch_record_batch()
+    except Exception:
+        close()
+        raise
+    schema = normalised_schema(raw.schema)
+    return SqlRead(_stream(raw, schema, close), label, sql, close)
+
+
+# ---------------------------------------------------------------------- MySQL / MariaDB
+
+
+def _mysql(
+    url: str, sql: str, params: dict[str, Any] | None, label: str, batch_rows: int
+) -> SqlRead:
+    import pymysql
+    import pymysql.cursors
+
+    parts = urlsplit(url)
+    from urllib.parse import parse_qsl, unquote
+
+    options = dict(parse_qsl(parts.query))
+    conn = pymysql.connect(
+        host=parts.hostname or "localhost",
+        port=parts.port or 3306,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=parts.path.lstrip("/") or None,
+        charset=options.get("charset", "utf8mb4"),
+        cursorclass=pymysql.cursors.SSCursor,  # unbuffered: rows stream from the server
+        init_command="SET time_zone = '+00:00'",
+    )
+    cursor = conn.cursor()
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            with contextlib.suppress(Exception):  # closing a broken connection
+                cursor.close()
+                conn.close()
+
+    try:
+        cursor.execute(sql, params)
+        schema = pa.schema([_mysql_field(f) for f in cursor._result.fields])
+    except Exception:
+        close()
+        raise
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            while rows := cursor.fetchmany(batch_rows):
+                columns = list(zip(*rows, strict=True))
+                yield pa.record_batch(
+                    [_mysql_array(col, f.type) for col, f in zip(columns, schema, strict=True)],
+                    schema=schema,
+                )
+        finally:
+            close()
+
+    return SqlRead(pa.RecordBatchReader.from_batches(schema, batches()), label, sql, close)
+
+
+def _mysql_field(field: Any) -> pa.Field:
+    """An Arrow field for a PyMySQL result field (its type code, length, scale, flags
+    and character set: binary data has charset 63)."""
+    from pymysql.constants import FIELD_TYPE as T
+    from pymysql.constants import FLAG
+
+    code, scale = field.type_code, int(field.scale or 0)
+    if code in (T.TINY, T.SHORT, T.LONG, T.INT24, T.LONGLONG, T.YEAR):
+        kind: pa.DataType = pa.int64()
+    elif code in (T.FLOAT, T.DOUBLE):
+        kind = pa.float64()
+    elif code in (T.DECIMAL, T.NEWDECIMAL):
+        # The display length counts the point and, when signed, the sign.
+        signed = not field.flags & FLAG.UNSIGNED
+        precision = int(field.length) - (1 if scale else 0) - (1 if signed else 0)
+        kind = pa.decimal128(min(max(precision, scale, 1), 38), scale)
+    elif code in (T.DATE, T.NEWDATE):
+        kind = pa.date32()
+    elif code in (T.DATETIME, T.TIMESTAMP):
+        kind = pa.timestamp("us", tz="UTC")  # the session's time zone is UTC
+    elif code in (T.TINY_BLOB, T.MEDIUM_BLOB, T.LONG_BLOB, T.BLOB, T.STRING, T.VAR_STRING) and (
+        field.charsetnr == _BINARY_CHARSET
+    ):
+        kind = pa.binary()
+    else:  # VARCHAR, TEXT, JSON, ENUM, SET, TIME, BIT, ...
+        kind = pa.string()
+    return pa.field(field.name, kind)
+
+
+_BINARY_CHARSET = 63
+
+
+def _mysql_array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(kind):
+        values = tuple(None if v is None else v.replace(tzinfo=dt.UTC) for v in values)
+    elif pa.types.is_string(kind):
+        values = tuple(
+            None if v is None else v.decode() if isinstance(v, bytes) else str(v) for v in values
+        )
+    return pa.array(values, type=kind)
+
+
+# ---------------------------------------------------------------------- types
+
+
+def normalised_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with Delta-storable, metadata-free types (see the module docstring)."""
+    return pa.schema([pa.field(f.name, _normal_type(f), f.nullable) for f in schema])
+
+
+def _normal_type(field: pa.Field) -> pa.DataType:
+    kind = field.type
+    meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+    if isinstance(kind, pa.BaseExtensionType):
+        if meta.get("POSTGRESQL:type") == "numeric":
+            typmod = int(meta.get("POSTGRESQL:typmod", "-1"))
+            if typmod >= 4:
+                precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
+                if precision <= 38:
+                    return pa.decimal128(precision, scale)
+        return pa.string()
+    if pa.types.is_time(kind):
+        return pa.string()
+    return kind
+
+
+def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    columns = []
+    for column, field in zip(batch.columns, schema, strict=True):
+        if isinstance(column.type, pa.BaseExtensionType):
+            column = column.storage
+        if column.type != field.type:
+            column = pc.cast(column, field.type)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _stream(
+    raw: pa.RecordBatchReader, schema: pa.Schema, close: Callable[[], None]
+) -> pa.RecordBatchReader:
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in raw:
+                yield _cast_batch(batch, schema)
+        finally:
+            close()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["SqlRead", "build_query", "dialect_of", "masked", "read_sql", "scrub"]
