@@ -264,6 +264,7 @@ class _Run:
         self._begun = False  # the state store holds this run's begun record
         self._loaded_version: int | None = None  # the Delta load version committed, if any
         self._replaying = False  # dead-letter rows are marked: the load must commit
+        self._source_schema: list[tuple[str, str]] | None = None  # the extract's columns
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -335,6 +336,7 @@ class _Run:
             if plan.dataset is None:  # new_files: nothing new since the last run
                 return self._finish(None, None, dry_run=self.options.dry_run)
             extracted, newest = self._extract_stats(plan)
+            self._compare_source_schema()
             _checkpoint("after_extract")
             self._set(
                 rows_extracted=extracted,
@@ -474,6 +476,20 @@ class _Run:
             query = query.where(cond)
         self._table(EXTRACT, query)
         return plan
+
+    def _compare_source_schema(self) -> None:
+        """Capture the extract's columns; report how they changed since the last
+        successful run (stored with this run's state commit)."""
+        columns = [(n, t.sql(dialect="duckdb")) for n, t in self.engine.columns(EXTRACT).items()]
+        self._source_schema = columns
+        before = self.state.source_schema(self.pipeline.name)
+        if before is None:
+            return
+        old, new = dict(before), dict(columns)
+        changes = [f"added {n} {t}" for n, t in columns if n not in old]
+        changes += [f"removed {n}" for n in old if n not in new]
+        changes += [f"retyped {n}: {old[n]} -> {t}" for n, t in columns if n in old and old[n] != t]
+        self._set(source_schema_changes=tuple(changes))
 
     def _extract_stats(self, plan: ExtractPlan) -> tuple[int, Any]:
         if plan.key is None:
@@ -838,7 +854,9 @@ class _Run:
         elif after is not None:
             watermark = (after, 0)
         files = {path: (size, mtime) for path, size, mtime in plan.files} if plan else None
-        self.state.commit_run(self.record, watermark=watermark, files=files)
+        self.state.commit_run(
+            self.record, watermark=watermark, files=files, source_schema=self._source_schema
+        )
         _checkpoint("after_state_commit")
         _append_run_log(self.project, self.record)
 

@@ -332,3 +332,25 @@ def test_sqlite_source(tmp_path: Path, flights_dir: Path) -> None:
     assert target(tmp_path, "SELECT count(*), count(DISTINCT id) FROM t")[0] == (300, 300)
     schema = read_sql(SqlSource(type="sql", url=f"sqlite:///{db}", table=TABLE)).reader.schema
     assert schema.field("id").type == pa.int64() and schema.field("carrier").type == pa.string()
+
+
+def test_a_changed_source_schema_is_reported_in_the_run_log(
+    tmp_path: Path, flights_dir: Path
+) -> None:
+    db = tmp_path / "src.db"
+    con = sqlite3.connect(db)
+    con.execute(f'CREATE TABLE "{TABLE}" (id INTEGER, carrier TEXT, fare REAL)')
+    con.executemany(f'INSERT INTO "{TABLE}" VALUES (?, ?, ?)', [(1, "UA", 1.5), (2, "AA", 2.5)])
+    con.commit()
+    path = project(tmp_path, f"sqlite:///{db}", f"table: '{TABLE}'", MERGE)
+    first = run(tmp_path, path)
+    assert first.ok and first.record.source_schema_changes == ()
+    con.execute(f'ALTER TABLE "{TABLE}" ADD COLUMN gate TEXT')
+    con.execute(f"UPDATE \"{TABLE}\" SET gate = 'A' || id")  # SQLite types come from values
+    con.execute(f'ALTER TABLE "{TABLE}" DROP COLUMN fare')
+    con.commit()
+    con.close()
+    second = run(tmp_path, path)
+    assert second.record.source_schema_changes == ("added gate TEXT", "removed fare")
+    logged = json.loads((tmp_path / ".lakegate" / "runs.jsonl").read_text().splitlines()[-1])
+    assert logged["source_schema_changes"] == ["added gate TEXT", "removed fare"]

@@ -140,8 +140,11 @@ def render_run(record: dict, *, dry_run: bool = False) -> Table:
         "watermark_after",
         "duration_seconds",
         "error_message",
+        "source_schema_changes",
     ):
         value = record.get(key)
+        if isinstance(value, list | tuple):
+            value = "; ".join(value) or None
         if value is not None:
             table.add_row(key, f"{value:,}" if isinstance(value, int) else str(to_jsonable(value)))
     return table

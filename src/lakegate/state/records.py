@@ -80,6 +80,9 @@ class RunRecord:
         watermark_after: The watermark after the run (typed value).
         rows_deduplicated: Rows dropped as in-batch duplicates.
         target: The target table's name, or None when not known yet.
+        source_schema_changes: How the source's columns changed since the last
+            successful run (``added x VARCHAR``, ``removed y``, ``retyped z: INTEGER ->
+            BIGINT``); empty when they did not, or on a first run.
 
     Raises:
         ValueError: On construction, for a status outside :data:`RunStatus`.
@@ -103,6 +106,7 @@ class RunRecord:
     watermark_after: Any = None
     rows_deduplicated: int = 0
     target: str | None = None
+    source_schema_changes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in RUN_STATUSES:
@@ -258,7 +262,11 @@ def _jsonable(value: Any) -> Any:
 
 # -- tables -----------------------------------------------------------------------------
 
-SCHEMA_VERSION = 1  # in lakegate_meta; raise it with every change to the tables below
+SCHEMA_VERSION = 2  # in lakegate_meta; raise it with every change to the tables below
+# What each version adds to the one before, run on a store of that version (store.py).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE lakegate_runs ADD COLUMN source_schema_changes TEXT",),
+}
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
@@ -313,7 +321,17 @@ RUNS = sa.Table(
     sa.Column("error_message", sa.Text),
     sa.Column("watermark_before", sa.Text),  # encode_value() JSON
     sa.Column("watermark_after", sa.Text),
+    sa.Column("source_schema_changes", sa.Text),  # JSON list; since schema version 2
     sa.Index("ix_lakegate_runs_pipeline_started", "pipeline_name", "started_at"),
+)
+
+SOURCE_SCHEMAS = sa.Table(
+    "lakegate_source_schemas",
+    METADATA,
+    sa.Column("pipeline", sa.String, primary_key=True),
+    sa.Column("columns", sa.Text, nullable=False),  # JSON [[name, type], ...]
+    sa.Column("run_id", sa.String, nullable=False),
+    sa.Column("captured_at", UTCDateTime, nullable=False),
 )
 
 WATERMARKS = sa.Table(
@@ -370,12 +388,14 @@ _WATERMARK_FIELDS = ("watermark_before", "watermark_after")
 def run_to_row(record: RunRecord) -> dict[str, Any]:
     """A run record as a ``lakegate_runs`` row (without ``run_date``)."""
     row = {name: getattr(record, name) for name in _RUN_FIELDS}
+    row["source_schema_changes"] = json.dumps(list(record.source_schema_changes))
     return row | {name: encode_value(row[name]) for name in _WATERMARK_FIELDS}
 
 
 def run_from_row(row: sa.RowMapping) -> RunRecord:
     """A ``lakegate_runs`` row as a run record."""
     values = {name: row[name] for name in _RUN_FIELDS}
+    values["source_schema_changes"] = tuple(json.loads(row["source_schema_changes"] or "[]"))
     return RunRecord(**(values | {name: decode_value(row[name]) for name in _WATERMARK_FIELDS}))
 
 

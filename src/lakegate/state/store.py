@@ -20,11 +20,12 @@ The URL's password never appears in an error message or a log line.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -43,8 +44,10 @@ from lakegate.state.records import (
     LOCKS,
     META,
     METADATA,
+    MIGRATIONS,
     RUNS,
     SCHEMA_VERSION,
+    SOURCE_SCHEMAS,
     WATERMARKS,
     CheckRecord,
     LockInfo,
@@ -206,6 +209,7 @@ class StateStore:
         record: RunRecord,
         watermark: tuple[Any, int] | None = None,
         files: Mapping[str, tuple[int, int]] | None = None,
+        source_schema: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         """Write the run record, the new watermark and the loaded files in ONE transaction.
 
@@ -218,6 +222,8 @@ class StateStore:
                 (see :meth:`set_watermark`), or None to leave it.
             files: ``{path: (size_bytes, mtime_ns)}`` of the files the run loaded
                 (new-files mode), or None.
+            source_schema: The source's columns ``[(name, type), ...]`` to remember (see
+                :meth:`source_schema`), or None to leave them.
 
         Raises:
             StateStoreError: Also when the run was never begun.
@@ -230,6 +236,29 @@ class StateStore:
                 self._write_watermark(conn, record.pipeline_name, *watermark, now)
             if files:
                 self._write_files(conn, record.pipeline_name, record.run_id, files, now)
+            if source_schema is not None:
+                row = {
+                    "pipeline": record.pipeline_name,
+                    "columns": json.dumps([list(c) for c in source_schema]),
+                    "run_id": record.run_id,
+                    "captured_at": now,
+                }
+                insert = self._insert(SOURCE_SCHEMAS).values(**row)
+                conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[SOURCE_SCHEMAS.c.pipeline],
+                        set_={k: v for k, v in row.items() if k != "pipeline"},
+                    )
+                )
+
+    def source_schema(self, pipeline: str) -> list[tuple[str, str]] | None:
+        """The source columns ``[(name, type), ...]`` the pipeline's last successful run
+        saw, or None before its first."""
+        with self._begin() as conn:
+            raw = conn.execute(
+                sa.select(SOURCE_SCHEMAS.c.columns).where(SOURCE_SCHEMAS.c.pipeline == pipeline)
+            ).scalar_one_or_none()
+        return None if raw is None else [(name, kind) for name, kind in json.loads(raw)]
 
     def runs(self, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Runs, newest (by ``started_at``) first.
@@ -451,6 +480,15 @@ class StateStore:
             stored = conn.execute(version).scalar_one_or_none()
             if stored is None:
                 conn.execute(META.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(stored) < SCHEMA_VERSION:  # an older lakegate's store: migrate it
+                for step in range(int(stored) + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS.get(step, ()):
+                        conn.execute(sa.text(statement))
+                conn.execute(
+                    META.update()
+                    .where(META.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
             elif int(stored) > SCHEMA_VERSION:
                 raise StateStoreError(
                     f"state store {self.url} has schema version {stored}, newer than this "

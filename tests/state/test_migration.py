@@ -1,0 +1,53 @@
+"""A state store written by an older lakegate (schema version 1) is migrated in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from lakegate.state import StateStore
+from lakegate.state.records import METADATA, SCHEMA_VERSION, RunRecord, RunStart
+
+
+def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # what lakegate 0.1 (schema version 1) created
+        METADATA.create_all(conn)
+        conn.execute(sa.text("ALTER TABLE lakegate_runs DROP COLUMN source_schema_changes"))
+        conn.execute(sa.text("INSERT INTO lakegate_meta VALUES ('schema_version', '1')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO lakegate_runs (run_id, pipeline_name, started_at, status, stage, "
+                "rows_extracted, rows_transformed, rows_loaded, rows_rejected, rows_deduplicated, "
+                "quality_checks_passed, quality_checks_failed) "
+                "VALUES ('old', 'p', '2026-01-01 00:00:00', 'success', 'load', 1, 1, 1, 0, 0, 0, 0)"
+            )
+        )
+    engine.dispose()
+    start = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    with StateStore(url) as state:
+        state.begin_run(RunStart("p", "new", start))
+        state.commit_run(
+            RunRecord(
+                pipeline_name="p",
+                run_id="new",
+                started_at=start,
+                status="success",
+                source_schema_changes=("added x BIGINT",),
+            ),
+            source_schema=[("x", "BIGINT")],
+        )
+        runs = {r.run_id: r for r in state.runs("p")}
+        assert runs["old"].source_schema_changes == ()
+        assert runs["new"].source_schema_changes == ("added x BIGINT",)
+        assert state.source_schema("p") == [("x", "BIGINT")]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.text("SELECT value FROM lakegate_meta WHERE key = 'schema_version'")
+        ).scalar_one()
+    engine.dispose()
+    assert int(version) == SCHEMA_VERSION == 2
