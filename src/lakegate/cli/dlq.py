@@ -152,11 +152,11 @@ def replay_command(
     partition_overwrite cannot be replayed into: re-run the pipeline instead.
     Exit codes: 0 done, 1 the replay failed, 2 bad input.
     """
-    from lakegate.cli.run import render_run
+    from lakegate.cli.run import run_and_report
     from lakegate.config.pipeline import load_pipeline
     from lakegate.config.project import load_project
     from lakegate.errors import UserInputError
-    from lakegate.runner import Replay, RunOptions, run_pipeline
+    from lakegate.runner import Replay, RunOptions
 
     proj = load_project(project)
     if pipeline is not None:
@@ -173,19 +173,15 @@ def replay_command(
             )
         chosen = candidates[0]
     options = RunOptions(dry_run=dry_run, replay=Replay(run_id=run, check=check))
-    result = run_pipeline(proj, chosen, options)
-    record = result.record
-    if format is OutputFormat.json:
-        typer.echo(
-            dump_json({**to_jsonable(record.to_dict()), "step_seconds": result.step_seconds})
-        )
-    else:
-        out.print(render_run(record.to_dict(), dry_run=dry_run))
-        if record.rows_rejected:
-            out.print(
-                f"{record.rows_rejected:,} row(s) still fail and stay in the dead-letter table "
-                f"(lakegate dlq show {target})",
-                highlight=False,
-            )
-    if not result.ok:
-        raise typer.Exit(1)
+    run_and_report(
+        proj,
+        chosen,
+        options,
+        format,
+        note=lambda record: (
+            f"{record.rows_rejected:,} row(s) still fail and stay in the dead-letter table "
+            f"(lakegate dlq show {target})"
+            if record.rows_rejected
+            else None
+        ),
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -71,7 +72,7 @@ def run_command(
     """
     from lakegate.config.pipeline import load_pipeline
     from lakegate.config.project import load_project
-    from lakegate.runner import RunOptions, RunProgress, run_pipeline
+    from lakegate.runner import RunOptions
 
     date = None
     if run_date is not None:
@@ -82,19 +83,38 @@ def run_command(
     loaded = load_pipeline(pipeline)
     proj = load_project(project if project is not None else _project_near(pipeline))
     options = RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run)
+    run_and_report(proj, loaded, options, format)
+
+
+def run_and_report(
+    project: Any,
+    pipeline: Any,
+    options: Any,
+    format: OutputFormat,
+    *,
+    note: Callable[[Any], str | None] | None = None,
+) -> None:
+    """Run ``pipeline`` with a progress bar (or step lines), print its record as a table
+    or JSON, plus ``note(record)`` under the table when it says something.
+
+    Raises:
+        typer.Exit: With code 1 when the run failed.
+    """
+    from lakegate.runner import RunProgress, run_pipeline
+
     if err.is_terminal and format is OutputFormat.table:
-        # A live bar naming the running step: the query's progress, or rows loaded.
-        with StepProgress(loaded.name) as bar:
+        # A live bar naming the running step: the query's progress, or rows pipeline.
+        with StepProgress(pipeline.name) as bar:
             monitor = RunProgress(step=bar.step, engine=bar.engine, rows=bar.rows)
-            result = run_pipeline(proj, loaded, options, progress=monitor)
+            result = run_pipeline(project, pipeline, options, progress=monitor)
     else:
         quiet = format is OutputFormat.json
         result = run_pipeline(
-            proj,
-            loaded,
+            project,
+            pipeline,
             options,
             progress=lambda step: (
-                None if quiet else err.print(f"{loaded.name}: {step}", highlight=False)
+                None if quiet else err.print(f"{pipeline.name}: {step}", highlight=False)
             ),
         )
     record = result.record
@@ -103,7 +123,9 @@ def run_command(
             dump_json({**to_jsonable(record.to_dict()), "step_seconds": result.step_seconds})
         )
     else:
-        out.print(render_run(record.to_dict(), dry_run=dry_run))
+        out.print(render_run(record.to_dict(), dry_run=options.dry_run))
+        if note is not None and (text := note(record)):
+            out.print(text, highlight=False)
     if record.status == "partial":
         err.print(f"[bold yellow]alert:[/] {record.error_message}", highlight=False)
     if not result.ok:

@@ -221,16 +221,7 @@ def _sqlite_value(value: Any) -> Any:
 
 def _adbc(conn: Any, sql: str, params: tuple[Any, ...] | None, label: str) -> SqlRead:
     cursor = conn.cursor()
-    closed = False
-
-    def close() -> None:
-        nonlocal closed
-        if not closed:
-            closed = True
-            for thing in (cursor, conn):
-                with contextlib.suppress(Exception):  # closing a broken connection
-                    thing.close()
-
+    close = _closer(cursor, conn)
     try:
         cursor.execute(sql, parameters=params)
         raw = cursor.fetch_record_batch()
@@ -265,16 +256,7 @@ def _mysql(
         init_command="SET time_zone = '+00:00'",
     )
     cursor = conn.cursor()
-    closed = False
-
-    def close() -> None:
-        nonlocal closed
-        if not closed:
-            closed = True
-            with contextlib.suppress(Exception):  # closing a broken connection
-                cursor.close()
-                conn.close()
-
+    close = _closer(cursor, conn)
     try:
         cursor.execute(sql, params)
         schema = pa.schema([_mysql_field(f) for f in cursor._result.fields])
@@ -384,6 +366,22 @@ def _stream(
             close()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _closer(*things: Any) -> Callable[[], None]:
+    """A function closing ``things`` (cursor, then connection) once; errors ignored
+    (the connection may be broken already)."""
+    done = False
+
+    def close() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            for thing in things:
+                with contextlib.suppress(Exception):
+                    thing.close()
+
+    return close
 
 
 def _first_line(exc: BaseException) -> str:
