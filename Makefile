@@ -66,6 +66,7 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/extract_bench.py  # needs the local PostgreSQL server
 
 clean:
 	rm -rf $(VENV) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache
