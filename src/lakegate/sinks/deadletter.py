@@ -157,7 +157,7 @@ def settle_replays(uri: str, *, pipeline: str, committed: int | None) -> tuple[i
     if not DeltaTable.is_deltatable(uri):
         return 0, 0
     table = DeltaTable(uri)
-    if "replayed_in" not in pa.schema(table.schema().to_arrow()).names:
+    if "replayed_in" not in pa.schema(table.schema().to_arrow()).names or not _any_marked(table):
         return 0, 0
     marked = exp.column("replayed_in", quoted=True)
     removed = released = 0
@@ -175,3 +175,18 @@ def settle_replays(uri: str, *, pipeline: str, committed: int | None) -> tuple[i
         or 0
     )
     return removed, released
+
+
+def _any_marked(table: Any) -> bool:
+    """Whether any row may have ``replayed_in`` set, from the files' statistics alone
+    (every run settles, so the common case, nothing marked, must not scan the table).
+    True when a file lacks statistics."""
+    import pyarrow as pa
+
+    actions = pa.table(table.get_add_actions(flatten=True))
+    column = "null_count.replayed_in"
+    if column not in actions.column_names:
+        return actions.num_rows > 0
+    nulls = actions.column(column).to_pylist()
+    rows = actions.column("num_records").to_pylist()
+    return any(n is None or r is None or n < r for n, r in zip(nulls, rows, strict=True))
