@@ -41,11 +41,21 @@ from lakegate.checks.gate import decide, gate_checks, pre_load_checks
 from lakegate.checks.model import Check, LogicalType
 from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.config.contract import Contract, load_contract
-from lakegate.config.pipeline import Pipeline
+from lakegate.config.pipeline import Pipeline, SqlSource
 from lakegate.config.project import Project
 from lakegate.contracts.compile import arrow_schema, column_type
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
+from lakegate.reconcile import (
+    CLOSED_AT,
+    DELETED_KEYS,
+    SOURCE_KEYS,
+    deleted_keys_query,
+    is_due,
+    live_rows,
+    reconcile_config,
+    target_keys_count,
+)
 from lakegate.sinks import RUN_METADATA_KEY
 from lakegate.sinks.deadletter import (
     dead_letter_uri,
@@ -86,6 +96,8 @@ class RunOptions:
         now: The run's reference time (freshness, SCD2 validity); default now, UTC.
         replay: Re-gate and load the dead-letter rows instead of extracting (see
             :class:`Replay`).
+        reconcile: Reconcile hard deletes on this run even when
+            ``extract.source.reconcile.every_runs`` says it is not due.
     """
 
     run_date: dt.date | None = None
@@ -93,6 +105,7 @@ class RunOptions:
     dry_run: bool = False
     now: dt.datetime | None = None
     replay: Replay | None = None
+    reconcile: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,12 @@ def run_pipeline(
     """
     options = options or RunOptions()
     now = options.now or dt.datetime.now(dt.UTC)
+    reconcile = reconcile_config(pipeline)
+    if options.reconcile and reconcile is None:
+        raise pipeline.error(
+            "--reconcile needs extract.source.reconcile (a SQL source with merge keys)",
+            ("extract", "source"),
+        )
     contract = load_contract(pipeline.resolve(pipeline.contract)) if pipeline.contract else None
     stages = [
         parse_stage(s.name, s.sql, pipeline.resolve, "duckdb") for s in pipeline.transform.stages
@@ -265,6 +284,9 @@ class _Run:
         self._loaded_version: int | None = None  # the Delta load version committed, if any
         self._replaying = False  # dead-letter rows are marked: the load must commit
         self._source_schema: list[tuple[str, str]] | None = None  # the extract's columns
+        self.reconcile = reconcile_config(pipeline)
+        self._reconciling = False  # this run read the source's keys (see lakegate.reconcile)
+        self._reconcile_pending = False  # a recovered load's deletions may not have committed
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -337,6 +359,7 @@ class _Run:
                 return self._finish(None, None, dry_run=self.options.dry_run)
             extracted, newest = self._extract_stats(plan)
             self._compare_source_schema()
+            self._read_source_keys()
             _checkpoint("after_extract")
             self._set(
                 rows_extracted=extracted,
@@ -386,6 +409,8 @@ class _Run:
         _checkpoint("after_gate")
         loadable = self._load_view()
         self._set(rows_loaded=loadable, stage="load")
+        if (refusal := self._find_deleted_keys()) is not None:
+            return self._fail(refusal, pre_load=report)
         if self.options.dry_run:
             return self._finish(report, None, dry_run=True)
         self.step("load")
@@ -397,6 +422,7 @@ class _Run:
             _checkpoint("after_dead_letter")
         self._load(sink, version, plan)
         _checkpoint("after_delta_commit")
+        self._remove_deleted_keys(sink)
         if replay is not None:
             settle_replays(self.dead_letter_uri, pipeline=self.pipeline.name, committed=version)
         self.step("post_load_gate")
@@ -621,6 +647,9 @@ class _Run:
             if prop is not None and prop.type not in (LogicalType.ARRAY, LogicalType.OBJECT):
                 col = exp.cast(col, engine_type(column_type(prop))).as_(name, quoted=True)
             select.append(col)
+        flag = self._soft_delete_column
+        if flag is not None and flag not in columns:  # live rows; a key seen again revives
+            select.append(exp.cast(exp.false(), exp.DataType.build("BOOLEAN")).as_(flag))
         query = exp.select(*select).from_(_t(BATCH))
         self.engine.execute(
             exp.Create(this=_t("__load"), kind="VIEW", expression=query, replace=True)
@@ -676,6 +705,8 @@ class _Run:
             merge_keys=tuple(load.merge_keys),
             partition_by=tuple(load.partition_by),
             scd2=Scd2Columns(load.scd2.valid_from, load.scd2.valid_to, load.scd2.is_current),
+            # soft deletes configured on an existing table: its rows gain the flag column
+            allow_schema_change=self._adds_soft_delete_column(),
         )
         if self.record.rows_loaded == 0 and load.strategy != "overwrite" and not self._replaying:
             self._loaded_version = None
@@ -768,6 +799,115 @@ class _Run:
         ids = self.engine.stream(leaving).read_all().column(0)
         mark_replayed(self.dead_letter_uri, ids, pipeline=self.pipeline.name, version=version)
         self._replaying = True
+
+    # ------------------------------------------------------------------ hard deletes
+
+    @property
+    def _soft_delete_column(self) -> str | None:
+        config = self.reconcile
+        return config.soft_delete_column if config and config.action == "soft_delete" else None
+
+    def _adds_soft_delete_column(self) -> bool:
+        """True when soft deletes are configured and the existing target lacks the flag."""
+        from lakegate.sources.files import is_delta_table
+
+        flag = self._soft_delete_column
+        if flag is None or not is_delta_table(self.target_uri):
+            return False
+        from deltalake import DeltaTable
+
+        return flag not in {f.name for f in DeltaTable(self.target_uri).schema().fields}
+
+    def _read_source_keys(self) -> None:
+        """On a reconciling run, read every merge key of the source (after the extract:
+        a row deleted in between is loaded, then deleted)."""
+        config = self.reconcile
+        if config is None or self.options.replay is not None:
+            return
+        due = self.options.reconcile or self._reconcile_pending
+        if not (due or is_due(self.state, self.pipeline.name, config)):
+            return
+        from lakegate.sources.files import ArrowDataset
+        from lakegate.sources.sql import read_sql
+
+        source = self.pipeline.extract.source
+        assert isinstance(source, SqlSource)
+        keys = self.pipeline.load.merge_keys
+        try:
+            read = read_sql(source, columns=keys)
+            self.engine.register("__source_keys_read", ArrowDataset(read.reader, read.label))
+            self._table(SOURCE_KEYS, exp.select(exp.Star()).from_(_t("__source_keys_read")))
+        except LakegateError as exc:
+            raise InputDataError(
+                f"reconcile: reading the merge keys ({', '.join(keys)}) of the source: {exc}"
+            ) from None
+        self._reconciling = True
+
+    def _find_deleted_keys(self) -> str | None:
+        """On a reconciling run, find the target's and the batch's keys missing at the
+        source (before anything is written); returns why the run must stop, or None."""
+        config = self.reconcile
+        if config is None or not self._reconciling:
+            return None
+        from lakegate.sources.files import is_delta_table, resolve_input
+
+        load = self.pipeline.load
+        keys = load.merge_keys
+        target: str | None = None
+        columns: dict[str, exp.DataType] = {}
+        if is_delta_table(self.target_uri):
+            target = "__reconcile_target"
+            self.engine.register(target, resolve_input(self.target_uri))
+            columns = dict(self.engine.columns(target))
+        scd2 = load.scd2 if load.strategy == "scd2" else None
+        live = live_rows(columns, config, scd2.is_current if scd2 else None)
+        if scd2 is not None and scd2.valid_to in columns:
+            columns[CLOSED_AT] = columns[scd2.valid_to]
+        query = deleted_keys_query(
+            keys,
+            target=target,
+            target_columns=columns,
+            live=live,
+            batch="__load",
+            closed_at=self.now if scd2 is not None else None,
+        )
+        self._table(DELETED_KEYS, query)
+        deleted = self._count(DELETED_KEYS)
+        self._set(keys_deleted_at_source=deleted)
+        held = int(self.engine.query(target_keys_count(keys, target, live))[0][0]) if target else 0
+        if config.action != "report" and held and deleted / held > config.max_delete_fraction:
+            return (
+                f"reconcile: {deleted} of the {held} keys of {load.target} "
+                f"({deleted / held:.1%}) are missing at the source, above "
+                f"max_delete_fraction {config.max_delete_fraction:.1%}; nothing was written "
+                "(check the source, or raise extract.source.reconcile.max_delete_fraction)"
+            )
+        return None
+
+    def _remove_deleted_keys(self, sink: Any) -> None:
+        """Apply the reconciliation's action to the deleted keys, in its own commit."""
+        config = self.reconcile
+        if (
+            config is None
+            or not self._reconciling
+            or config.action == "report"
+            or not self.record.keys_deleted_at_source
+        ):
+            return
+        from lakegate.sinks import Scd2Columns
+
+        self.step("reconcile")
+        load = self.pipeline.load
+        scd2 = load.strategy == "scd2"
+        sink.remove_keys(
+            self.engine.stream(exp.select(exp.Star()).from_(_t(DELETED_KEYS))),
+            load.merge_keys,
+            action="close" if scd2 else config.action,
+            soft_delete_column=config.soft_delete_column,
+            scd2=Scd2Columns(load.scd2.valid_from, load.scd2.valid_to, load.scd2.is_current),
+            closed_at=CLOSED_AT,
+            metadata={"lakegate.run_id": self.run_id},
+        )
 
     def _bind_parents(self, checks: list[Check]) -> dict[str, str]:
         """Register the parents of relationships checks: ``lake.X`` or a lake table name
@@ -910,6 +1050,9 @@ class _Run:
             record = RunRecord(
                 **{
                     **data,
+                    "source_schema_changes": tuple(data.get("source_schema_changes", ())),
+                    # its deletions may not have committed: the next run reconciles again
+                    "keys_deleted_at_source": None,
                     "started_at": _ts(data["started_at"]),
                     "completed_at": dt.datetime.now(dt.UTC),
                     "status": "success",
@@ -919,6 +1062,8 @@ class _Run:
             value = decode_value(payload["watermark"])
             files = {path: (size, mtime) for path, size, mtime in payload["files"]}
             self.state.commit_run(record, watermark=(value, committed), files=files)
+            # Its deletions (a separate, later commit) may be missing: reconcile now.
+            self._reconcile_pending = bool(data.get("keys_deleted_at_source"))
             _append_run_log(self.project, record)
             return
         raise DataError(

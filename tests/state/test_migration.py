@@ -16,7 +16,8 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # what lakegate 0.1 (schema version 1) created
         METADATA.create_all(conn)
-        conn.execute(sa.text("ALTER TABLE lakegate_runs DROP COLUMN source_schema_changes"))
+        for added in ("source_schema_changes", "keys_deleted_at_source"):
+            conn.execute(sa.text(f"ALTER TABLE lakegate_runs DROP COLUMN {added}"))
         conn.execute(sa.text("INSERT INTO lakegate_meta VALUES ('schema_version', '1')"))
         conn.execute(
             sa.text(
@@ -37,12 +38,14 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
                 started_at=start,
                 status="success",
                 source_schema_changes=("added x BIGINT",),
+                keys_deleted_at_source=3,
             ),
             source_schema=[("x", "BIGINT")],
         )
         runs = {r.run_id: r for r in state.runs("p")}
         assert runs["old"].source_schema_changes == ()
         assert runs["new"].source_schema_changes == ("added x BIGINT",)
+        assert (runs["old"].keys_deleted_at_source, runs["new"].keys_deleted_at_source) == (None, 3)
         assert state.source_schema("p") == [("x", "BIGINT")]
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -50,4 +53,4 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
             sa.text("SELECT value FROM lakegate_meta WHERE key = 'schema_version'")
         ).scalar_one()
     engine.dispose()
-    assert int(version) == SCHEMA_VERSION == 2
+    assert int(version) == SCHEMA_VERSION == 3

@@ -61,6 +61,13 @@ def run_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Extract, transform and gate; write nothing.")
     ] = False,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile",
+            help="Reconcile hard deletes now (extract.source.reconcile), even if not due.",
+        ),
+    ] = False,
     project: ProjectOption = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
@@ -82,7 +89,9 @@ def run_command(
             raise typer.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)") from None
     loaded = load_pipeline(pipeline)
     proj = load_project(project if project is not None else _project_near(pipeline))
-    options = RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run)
+    options = RunOptions(
+        run_date=date, full_refresh=full_refresh, dry_run=dry_run, reconcile=reconcile
+    )
     run_and_report(proj, loaded, options, format)
 
 
@@ -163,6 +172,7 @@ def render_run(record: dict, *, dry_run: bool = False) -> Table:
         "duration_seconds",
         "error_message",
         "source_schema_changes",
+        "keys_deleted_at_source",
     ):
         value = record.get(key)
         if isinstance(value, list | tuple):

@@ -47,7 +47,12 @@ class FileSource(_Strict):
 
 class Reconcile(_Strict):
     """Periodic full-key reconciliation: finds keys deleted at the source (an
-    incremental extract cannot see hard deletes)."""
+    incremental extract cannot see hard deletes).
+
+    The source's merge keys (the load's ``merge_keys``, by the same names at the
+    source) are read in full and compared with the target's. Needs a ``merge`` or
+    ``scd2`` load; for ``scd2``, ``delete`` closes the key's current version.
+    """
 
     every_runs: int = Field(
         default=1, ge=1, description="Reconcile on every N-th successful run (1: every run)."
@@ -57,7 +62,17 @@ class Reconcile(_Strict):
         description="report: count them in the run log; delete: delete them from the "
         "target; soft_delete: set soft_delete_column to true on them.",
     )
-    soft_delete_column: str = "_deleted"
+    soft_delete_column: str = Field(
+        default="_deleted",
+        description="soft_delete: the boolean column added to the target (false on load).",
+    )
+    max_delete_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Fail the run, before anything is written, when more than this share "
+        "of the target's keys is missing at the source (a truncated or wrong source).",
+    )
 
 
 class SqlSource(_Strict):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -38,6 +38,7 @@ from lakegate.sinks import (
     LoadError,
     LoadResult,
     LoadSpec,
+    Scd2Columns,
     SchemaChangeError,
 )
 from lakegate.sinks.staging import (
@@ -151,6 +152,88 @@ class DeltaSink:
             ) from None
         except SchemaMismatchError as exc:
             raise SchemaChangeError(f"{self.table_uri}: {exc}") from None
+        except DeltaError as exc:
+            raise LoadError(f"{self.table_uri}: {_first_line(exc)}") from None
+
+    def remove_keys(
+        self,
+        keys: pa.RecordBatchReader | pa.Table,
+        key_columns: Sequence[str],
+        *,
+        action: Literal["delete", "soft_delete", "close"],
+        soft_delete_column: str = "_deleted",
+        scd2: Scd2Columns | None = None,
+        closed_at: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> LoadResult:
+        """Remove the rows of keys deleted at the source (a hard-delete reconciliation),
+        in one commit.
+
+        Deleting keys that are already gone changes nothing, so running it twice is safe.
+        The whole table is read (no partition pruning): reconciliation is periodic.
+
+        Args:
+            keys: The deleted keys: one column per key column, of the table's types; for
+                ``close`` also ``closed_at``, the time the versions end.
+            key_columns: The merge keys.
+            action: ``delete`` removes the rows; ``soft_delete`` sets
+                ``soft_delete_column`` to true on them; ``close`` ends an SCD2 table's
+                current version of each key (``valid_to`` = ``closed_at``,
+                ``is_current`` false), keeping its history.
+            soft_delete_column: The boolean column ``soft_delete`` sets.
+            scd2: The history columns, for ``close``.
+            closed_at: The column of ``keys`` holding the close time, for ``close``.
+            metadata: Extra commit metadata.
+
+        Returns:
+            What the commit did (``rows_deleted`` or ``rows_updated``); ``skipped=True``
+            with no commit when the table does not exist or ``keys`` is empty.
+
+        Raises:
+            LoadError: delta-rs failed; ``transient`` when a concurrent commit won.
+        """
+        table = self._open()
+        data = keys.read_all() if isinstance(keys, pa.RecordBatchReader) else keys
+        if table is None or data.num_rows == 0:
+            return LoadResult(skipped=True, table_version=table.version() if table else None)
+        history = scd2 or Scd2Columns()
+        conditions: list[exp.Expr] = [
+            exp.EQ(this=col(k, "target"), expression=col(k, "source")) for k in key_columns
+        ]
+        if action == "close":
+            conditions.append(exp.EQ(this=col(history.is_current, "target"), expression=exp.true()))
+        props = CommitProperties(
+            custom_metadata={"lakegate.strategy": f"reconcile-{action}", **(metadata or {})}
+        )
+        try:
+            merger = table.merge(
+                data,
+                delta_sql(exp.and_(*conditions)),
+                source_alias="source",
+                target_alias="target",
+                commit_properties=props,
+            )
+            if action == "delete":
+                merger = merger.when_matched_delete()
+            elif action == "soft_delete":
+                merger = merger.when_matched_update(
+                    {delta_name(soft_delete_column): delta_sql(exp.true())}
+                )
+            else:
+                closing = {
+                    history.valid_to: col(closed_at or "closed_at", "source"),
+                    history.is_current: exp.false(),
+                }
+                merger = merger.when_matched_update(
+                    {delta_name(c): delta_sql(e) for c, e in closing.items()}
+                )
+            return _merged(table, merger.execute())
+        except CommitFailedError as exc:
+            raise LoadError(
+                f"{self.table_uri}: a concurrent commit conflicts with this delete; "
+                f"run it again ({exc})",
+                transient=True,
+            ) from None
         except DeltaError as exc:
             raise LoadError(f"{self.table_uri}: {_first_line(exc)}") from None
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,7 +129,12 @@ def source_relation(source: SqlSource, dialect: str) -> exp.Expr:
 
 
 def build_query(
-    source: SqlSource, dialect: str, *, key: str | None = None, bounded: bool = False
+    source: SqlSource,
+    dialect: str,
+    *,
+    key: str | None = None,
+    bounded: bool = False,
+    columns: Sequence[str] = (),
 ) -> str:
     """The SELECT sent to the database, in its dialect.
 
@@ -138,8 +143,11 @@ def build_query(
         dialect: Its sqlglot dialect.
         key: The incremental key column.
         bounded: Add ``WHERE key > <parameter>`` (the watermark, bound at execution).
+        columns: Only these columns (quoted), e.g. the keys for a reconciliation;
+            default every column.
     """
-    select = exp.select(exp.Star()).from_(source_relation(source, dialect))
+    projection: list[exp.Expr] = [exp.column(c, quoted=True) for c in columns] or [exp.Star()]
+    select = exp.select(*projection).from_(source_relation(source, dialect))
     if key is None or not bounded:
         return select.sql(dialect=dialect)
     # sqlglot renders placeholders per dialect, not per driver: put a sentinel, then
@@ -155,7 +163,13 @@ def build_query(
     )
 
 
-def read_sql(source: SqlSource, *, key: str | None = None, lower_bound: Any = None) -> SqlRead:
+def read_sql(
+    source: SqlSource,
+    *,
+    key: str | None = None,
+    lower_bound: Any = None,
+    columns: Sequence[str] = (),
+) -> SqlRead:
     """Start reading ``source``: rows with ``key > lower_bound`` when both are given.
 
     Args:
@@ -163,6 +177,7 @@ def read_sql(source: SqlSource, *, key: str | None = None, lower_bound: Any = No
         key: The incremental key column, or None for a full read.
         lower_bound: The watermark minus the lookback (any value the driver binds:
             int, float, str, date, datetime), or None.
+        columns: Read only these columns (default: every column).
 
     Returns:
         A :class:`SqlRead`; consume ``reader`` once.
@@ -175,7 +190,7 @@ def read_sql(source: SqlSource, *, key: str | None = None, lower_bound: Any = No
     url = source.url.get_secret_value()
     dialect = dialect_of(url)
     bounded = key is not None and lower_bound is not None
-    sql = build_query(source, dialect, key=key, bounded=bounded)
+    sql = build_query(source, dialect, key=key, bounded=bounded, columns=columns)
     label = f"{masked(url)} ({source.table or 'query'})"
     try:
         if dialect == "postgres":

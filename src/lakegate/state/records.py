@@ -83,6 +83,9 @@ class RunRecord:
         source_schema_changes: How the source's columns changed since the last
             successful run (``added x VARCHAR``, ``removed y``, ``retyped z: INTEGER ->
             BIGINT``); empty when they did not, or on a first run.
+        keys_deleted_at_source: Keys the target held that the source no longer has,
+            found by a hard-delete reconciliation (``extract.source.reconcile``); None
+            when the run did not reconcile.
 
     Raises:
         ValueError: On construction, for a status outside :data:`RunStatus`.
@@ -107,6 +110,7 @@ class RunRecord:
     rows_deduplicated: int = 0
     target: str | None = None
     source_schema_changes: tuple[str, ...] = ()
+    keys_deleted_at_source: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in RUN_STATUSES:
@@ -262,10 +266,11 @@ def _jsonable(value: Any) -> Any:
 
 # -- tables -----------------------------------------------------------------------------
 
-SCHEMA_VERSION = 2  # in lakegate_meta; raise it with every change to the tables below
+SCHEMA_VERSION = 3  # in lakegate_meta; raise it with every change to the tables below
 # What each version adds to the one before, run on a store of that version (store.py).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE lakegate_runs ADD COLUMN source_schema_changes TEXT",),
+    3: ("ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",),
 }
 
 
@@ -322,6 +327,7 @@ RUNS = sa.Table(
     sa.Column("watermark_before", sa.Text),  # encode_value() JSON
     sa.Column("watermark_after", sa.Text),
     sa.Column("source_schema_changes", sa.Text),  # JSON list; since schema version 2
+    sa.Column("keys_deleted_at_source", sa.BigInteger),  # since schema version 3
     sa.Index("ix_lakegate_runs_pipeline_started", "pipeline_name", "started_at"),
 )
 

@@ -273,6 +273,21 @@ class StateStore:
         with self._begin() as conn:
             return [run_from_row(row) for row in conn.execute(query).mappings()]
 
+    def runs_since_reconcile(self, pipeline: str) -> int | None:
+        """How many runs of ``pipeline`` loaded (``success`` or ``partial``) since its last
+        run that reconciled hard deletes; None when none ever did."""
+        loaded = (RUNS.c.pipeline_name == pipeline, RUNS.c.status.in_(("success", "partial")))
+        last = (
+            sa.select(sa.func.max(RUNS.c.started_at))
+            .where(*loaded, RUNS.c.keys_deleted_at_source.is_not(None))
+            .scalar_subquery()
+        )
+        with self._begin() as conn:
+            if conn.execute(sa.select(last)).scalar() is None:
+                return None
+            since = sa.select(sa.func.count()).where(*loaded, RUNS.c.started_at > last)
+            return int(conn.execute(since).scalar_one())
+
     def last_successful_run(self, pipeline: str) -> RunRecord | None:
         """The newest run of ``pipeline`` with status ``success``, or None."""
         query = (
