@@ -49,6 +49,8 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	    $(CURDIR)/$(BIN)/lakegate run --project $(PROJECT) $(PROJECT)/pipelines/$$p.yaml; done
 	$(BIN)/lakegate runs --project $(PROJECT) --limit 10
 	$(BIN)/lakegate table show flights --project $(PROJECT)
+	@echo "== 3. extract from PostgreSQL: incremental reads and hard deletes (skipped when no server is reachable)"
+	$(BIN)/python examples/postgres/demo.py $(PROJECT)
 	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
 test: $(VENV)/.installed-dev
