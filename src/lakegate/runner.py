@@ -348,6 +348,15 @@ class _Run:
         self.step("extract")
         replay = self.options.replay
         plan = ExtractPlan(dataset=None)
+        if watermark is not None and replay is None and not self.options.dry_run:
+            from lakegate.sources.files import is_delta_table
+
+            if not is_delta_table(self.target_uri):  # deleted by hand: reading on would lose rows
+                return self._fail(
+                    f"{self.pipeline.load.target}: no table at {self.target_uri}, but the state "
+                    f"store holds a watermark ({_shown(watermark)}) of earlier loads; reload it "
+                    "with --full-refresh"
+                )
         if replay is not None:  # the batch is the quarantined rows, as they were
             transformed = self._extract_replay(replay)
             if not transformed:
@@ -1079,6 +1088,10 @@ def _json_field(record: exp.Expr, name: str, type_: exp.DataType) -> exp.Expr:
     if type_.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
         return exp.Anonymous(this="json_extract_string", expressions=[record.copy(), pointer])
     return exp.cast(exp.Anonymous(this="json_extract", expressions=[record.copy(), pointer]), type_)
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _checkpoint(step: str) -> None:

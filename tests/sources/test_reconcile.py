@@ -283,3 +283,19 @@ def test_batch_keys_missing_at_the_source_are_deleted_too() -> None:
     con.execute(f"CREATE TABLE {SOURCE_KEYS} AS SELECT * FROM (VALUES (1), (3), (4)) t(id)")
     query = deleted_keys_query(["id"], target="target", target_columns={}, live=None, batch="batch")
     assert sorted(con.execute(query.sql(dialect="duckdb")).fetchall()) == [(2,), (5,)]
+
+
+def test_a_deleted_target_with_a_stored_watermark_asks_for_a_full_refresh(
+    tmp_path: Path, pg_url: str
+) -> None:
+    import shutil
+
+    table = copy_table(pg_url)
+    path = write_project(tmp_path, pg_url, table, reconcile="{action: report}")
+    assert run(tmp_path, path).ok
+    shutil.rmtree(tmp_path / "lake" / "flights")
+    result = run(tmp_path, path)
+    assert not result.ok and "--full-refresh" in result.record.error_message
+    assert "no table at" in result.record.error_message
+    again = run(tmp_path, path, full_refresh=True)
+    assert again.ok and again.record.rows_loaded == ROWS
