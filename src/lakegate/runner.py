@@ -46,6 +46,7 @@ from lakegate.config.project import Project
 from lakegate.contracts.compile import arrow_schema, column_type
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
+from lakegate.observe import RunContext, RunOutcome, notify, project_observers
 from lakegate.reconcile import (
     CLOSED_AT,
     DELETED_KEYS,
@@ -284,6 +285,10 @@ class _Run:
         self._loaded_version: int | None = None  # the Delta load version committed, if any
         self._replaying = False  # dead-letter rows are marked: the load must commit
         self._source_schema: list[tuple[str, str]] | None = None  # the extract's columns
+        self._reports: dict[str, ValidationReport] = {}  # "pre_load", "post_load"
+        self._target_columns: list[tuple[str, str]] | None = None  # what the load wrote
+        self.observers = [] if options.dry_run else project_observers(project)
+        self.context = RunContext(project, pipeline, contract, run_id, dt.datetime.now(dt.UTC))
         self.reconcile = reconcile_config(pipeline)
         self._reconciling = False  # this run read the source's keys (see lakegate.reconcile)
         self._reconcile_pending = False  # a recovered load's deletions may not have committed
@@ -337,11 +342,23 @@ class _Run:
                         self.options.run_date,
                     )
                 )
-            return self._flow(sink, version, before)
+                notify(self.observers, "run_started", self.context)
+            result = self._flow(sink, version, before)
         except LakegateError as exc:
-            return self._fail(str(exc), transient=exc.transient)
+            result = self._fail(str(exc), transient=exc.transient)
         finally:
             self.engine.close()
+        if self._begun:
+            outcome = RunOutcome(
+                result.record,
+                pre_load=self._reports.get("pre_load"),
+                post_load=self._reports.get("post_load"),
+                source_columns=self._source_schema,
+                target_columns=self._target_columns,
+                committed_version=self._loaded_version,
+            )
+            notify(self.observers, "run_finished", self.context, outcome)
+        return result
 
     def _flow(self, sink: Any, version: int, watermark: Any) -> RunResult:
         self._set(stage="extract")
@@ -397,6 +414,8 @@ class _Run:
         decision = decide(report) if report else None
         if report:
             self._count_checks(report)
+            self._reports["pre_load"] = report
+            self._set(quality_score=round(report.score, 2))
         if decision and decision.blocking:
             return self._fail(
                 f"pre-load gate failed: {decision.describe_blocking()}", pre_load=report
@@ -443,6 +462,7 @@ class _Run:
             )
         if post is not None:
             self._count_checks(post)
+            self._reports["post_load"] = post
             blocking = decide(post, post_load=True).blocking
             if blocking:
                 return self._fail(
@@ -663,6 +683,9 @@ class _Run:
         self.engine.execute(
             exp.Create(this=_t("__load"), kind="VIEW", expression=query, replace=True)
         )
+        self._target_columns = [
+            (n, t.sql(dialect="duckdb")) for n, t in self.engine.columns("__load").items()
+        ]
         return self._count(BATCH)
 
     def _write_rejects(self, version: int) -> None:
@@ -1004,10 +1027,24 @@ class _Run:
             watermark = (after, 0)
         files = {path: (size, mtime) for path, size, mtime in plan.files} if plan else None
         self.state.commit_run(
-            self.record, watermark=watermark, files=files, source_schema=self._source_schema
+            self.record,
+            watermark=watermark,
+            files=files,
+            source_schema=self._source_schema,
+            checks=self._check_rows(),
         )
         _checkpoint("after_state_commit")
         _append_run_log(self.project, self.record)
+
+    def _check_rows(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The gates' check results, for the state store: the batch's under the target's
+        name with a ``:batch`` suffix, the target's under its name."""
+        target = self.pipeline.load.target
+        tables = {"pre_load": f"{target}:batch", "post_load": target}
+        return [
+            (tables[gate], [r.to_dict() for r in report.results])
+            for gate, report in self._reports.items()
+        ]
 
     def _fail(
         self,
@@ -1024,7 +1061,7 @@ class _Run:
                 self._commit_state(*committed)
             else:
                 self._set(watermark_after=self.record.watermark_before)
-                self.state.commit_run(self.record)
+                self.state.commit_run(self.record, checks=self._check_rows())
                 _append_run_log(self.project, self.record)
         return RunResult(
             self.record,

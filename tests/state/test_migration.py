@@ -16,7 +16,7 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # what lakegate 0.1 (schema version 1) created
         METADATA.create_all(conn)
-        for added in ("source_schema_changes", "keys_deleted_at_source"):
+        for added in ("source_schema_changes", "keys_deleted_at_source", "quality_score"):
             conn.execute(sa.text(f"ALTER TABLE lakegate_runs DROP COLUMN {added}"))
         conn.execute(sa.text("INSERT INTO lakegate_meta VALUES ('schema_version', '1')"))
         conn.execute(

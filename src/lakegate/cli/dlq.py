@@ -106,15 +106,9 @@ def show_command(
 
 def pipelines_loading(project: Any, target: str) -> list[Any]:
     """The pipelines of ``project`` (its ``pipelines`` folder) that load ``target``."""
-    from lakegate.config.pipeline import load_pipeline
+    from lakegate.config.pipeline import project_pipelines
 
-    folder = project.path(project.pipelines)
-    found = []
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        pipeline = load_pipeline(path)
-        if pipeline.load.target == target:
-            found.append(pipeline)
-    return found
+    return [p for p in project_pipelines(project) if p.load.target == target]
 
 
 @app.command("replay")

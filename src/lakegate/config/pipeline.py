@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -289,6 +290,32 @@ def load_pipeline(path: str | Path, env: dict[str, str] | None = None) -> Pipeli
     pipeline = validate_model(Pipeline, doc)
     pipeline._source = doc
     return pipeline
+
+
+def project_pipelines(
+    project: Any, *, on_error: Callable[[Path, ConfigError], None] | None = None
+) -> list[Pipeline]:
+    """Every pipeline file (``*.yaml``, ``*.yml``) in the project's ``pipelines`` folder,
+    sorted by file name.
+
+    Args:
+        project: The :class:`~lakegate.config.project.Project`.
+        on_error: Called with the path and the error of a file that does not load (an
+            invalid file, an unset ``${VAR}``), which is then skipped; None raises.
+
+    Raises:
+        ConfigError: A file does not load and ``on_error`` is None.
+    """
+    folder = project.path(project.pipelines)
+    found = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            found.append(load_pipeline(path))
+        except ConfigError as exc:
+            if on_error is None:
+                raise
+            on_error(path, exc)
+    return found
 
 
 def pipeline_json_schema() -> dict[str, Any]:

@@ -86,6 +86,8 @@ class RunRecord:
         keys_deleted_at_source: Keys the target held that the source no longer has,
             found by a hard-delete reconciliation (``extract.source.reconcile``); None
             when the run did not reconcile.
+        quality_score: The pre-load gate's 0-100 quality score of the batch (the mean of
+            its dimensions' scores), or None when no gate ran.
 
     Raises:
         ValueError: On construction, for a status outside :data:`RunStatus`.
@@ -111,6 +113,7 @@ class RunRecord:
     target: str | None = None
     source_schema_changes: tuple[str, ...] = ()
     keys_deleted_at_source: int | None = None
+    quality_score: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in RUN_STATUSES:
@@ -121,6 +124,33 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as one JSON-friendly run-log object, in field order."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """A pipeline's finished runs of one status, summed (see ``StateStore.run_totals``).
+
+    Attributes:
+        pipeline: The pipeline's name.
+        target: The target table, or None for runs that failed before knowing it.
+        status: ``success``, ``failed`` or ``partial``.
+        runs: How many runs.
+        rows_loaded: Rows written to the target, summed.
+        rows_rejected: Rows sent to the dead-letter table, summed.
+        checks_passed: Checks passed, summed.
+        checks_failed: Checks failed, summed.
+        duration_seconds: Wall time, summed, in seconds.
+    """
+
+    pipeline: str
+    target: str | None
+    status: str
+    runs: int
+    rows_loaded: int
+    rows_rejected: int
+    checks_passed: int
+    checks_failed: int
+    duration_seconds: float
 
 
 @dataclass(frozen=True)
@@ -270,7 +300,10 @@ SCHEMA_VERSION = 3  # in lakegate_meta; raise it with every change to the tables
 # What each version adds to the one before, run on a store of that version (store.py).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE lakegate_runs ADD COLUMN source_schema_changes TEXT",),
-    3: ("ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",),
+    3: (
+        "ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",
+        "ALTER TABLE lakegate_runs ADD COLUMN quality_score FLOAT",
+    ),
 }
 
 
@@ -328,6 +361,7 @@ RUNS = sa.Table(
     sa.Column("watermark_after", sa.Text),
     sa.Column("source_schema_changes", sa.Text),  # JSON list; since schema version 2
     sa.Column("keys_deleted_at_source", sa.BigInteger),  # since schema version 3
+    sa.Column("quality_score", sa.Float),  # since schema version 3
     sa.Index("ix_lakegate_runs_pipeline_started", "pipeline_name", "started_at"),
 )
 

@@ -53,6 +53,7 @@ from lakegate.state.records import (
     LockInfo,
     RunRecord,
     RunStart,
+    RunTotals,
     Watermark,
     check_from_row,
     check_to_row,
@@ -210,6 +211,7 @@ class StateStore:
         watermark: tuple[Any, int] | None = None,
         files: Mapping[str, tuple[int, int]] | None = None,
         source_schema: Sequence[tuple[str, str]] | None = None,
+        checks: Sequence[tuple[str, Sequence[Mapping[str, Any]]]] = (),
     ) -> None:
         """Write the run record, the new watermark and the loaded files in ONE transaction.
 
@@ -224,6 +226,8 @@ class StateStore:
                 (new-files mode), or None.
             source_schema: The source's columns ``[(name, type), ...]`` to remember (see
                 :meth:`source_schema`), or None to leave them.
+            checks: ``[(table, results), ...]``: the run's check results per judged table
+                (the dicts of :meth:`record_check_results`).
 
         Raises:
             StateStoreError: Also when the run was never begun.
@@ -236,6 +240,15 @@ class StateStore:
                 self._write_watermark(conn, record.pipeline_name, *watermark, now)
             if files:
                 self._write_files(conn, record.pipeline_name, record.run_id, files, now)
+            rows = [
+                {"run_id": record.run_id, "pipeline": record.pipeline_name, "table_name": table}
+                | check_to_row(result)
+                | {"recorded_at": now}
+                for table, results in checks
+                for result in results
+            ]
+            if rows:
+                conn.execute(CHECK_RESULTS.insert(), rows)
             if source_schema is not None:
                 row = {
                     "pipeline": record.pipeline_name,
@@ -287,6 +300,56 @@ class StateStore:
                 return None
             since = sa.select(sa.func.count()).where(*loaded, RUNS.c.started_at > last)
             return int(conn.execute(since).scalar_one())
+
+    def run_totals(self) -> list[RunTotals]:
+        """Every pipeline's finished runs summed by target and status (the counters of
+        the Prometheus metrics); runs still ``running`` are left out."""
+        c = RUNS.c
+        query = (
+            sa.select(
+                c.pipeline_name,
+                c.target,
+                c.status,
+                sa.func.count(),
+                sa.func.sum(c.rows_loaded),
+                sa.func.sum(c.rows_rejected),
+                sa.func.sum(c.quality_checks_passed),
+                sa.func.sum(c.quality_checks_failed),
+                sa.func.sum(c.duration_seconds),
+            )
+            .where(c.status != "running")
+            .group_by(c.pipeline_name, c.target, c.status)
+            .order_by(c.pipeline_name, c.target, c.status)
+        )
+        with self._begin() as conn:
+            return [
+                RunTotals(
+                    pipeline=row[0],
+                    target=row[1],
+                    status=row[2],
+                    runs=int(row[3]),
+                    rows_loaded=int(row[4] or 0),
+                    rows_rejected=int(row[5] or 0),
+                    checks_passed=int(row[6] or 0),
+                    checks_failed=int(row[7] or 0),
+                    duration_seconds=float(row[8] or 0.0),
+                )
+                for row in conn.execute(query)
+            ]
+
+    def run_durations(self) -> list[tuple[str, float]]:
+        """``(pipeline, duration_seconds)`` of every finished run (for histograms)."""
+        query = sa.select(RUNS.c.pipeline_name, RUNS.c.duration_seconds).where(
+            RUNS.c.status != "running", RUNS.c.duration_seconds.is_not(None)
+        )
+        with self._begin() as conn:
+            return [(row[0], float(row[1])) for row in conn.execute(query)]
+
+    def pipelines(self) -> list[str]:
+        """The names of every pipeline that has run, sorted."""
+        query = sa.select(RUNS.c.pipeline_name).distinct().order_by(RUNS.c.pipeline_name)
+        with self._begin() as conn:
+            return [row[0] for row in conn.execute(query)]
 
     def last_successful_run(self, pipeline: str) -> RunRecord | None:
         """The newest run of ``pipeline`` with status ``success``, or None."""
