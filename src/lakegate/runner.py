@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import signal
 import time
@@ -47,6 +48,7 @@ from lakegate.contracts.compile import arrow_schema, column_type
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
 from lakegate.observe import RunContext, RunOutcome, notify, project_observers
+from lakegate.observe.logs import run_scope
 from lakegate.reconcile import (
     CLOSED_AT,
     DELETED_KEYS,
@@ -69,6 +71,8 @@ from lakegate.sources.extract import ExtractPlan, literal, plan_extract
 from lakegate.state.records import RunRecord, RunStart
 from lakegate.state.store import StateStore
 from lakegate.transform import EXTRACT, bind_stage, lake_tables, lake_view, parse_stage
+
+log = logging.getLogger(__name__)
 
 BATCH = "__batch"
 REPLAY_ID = "__lakegate_rejection_id"  # a replayed row's dead-letter id, in the batch
@@ -310,6 +314,21 @@ class _Run:
     # ------------------------------------------------------------------ flow
 
     def execute(self) -> RunResult:
+        with run_scope(self.run_id, self.pipeline.name):
+            log.info("run started")
+            result = self._execute()
+            record = result.record
+            log.info(
+                "run %s: %d rows extracted, %d loaded, %d rejected, %d deduplicated",
+                record.status,
+                record.rows_extracted,
+                record.rows_loaded,
+                record.rows_rejected,
+                record.rows_deduplicated,
+            )
+            return result
+
+    def _execute(self) -> RunResult:
         from lakegate.sinks.delta import DeltaSink
 
         sink = DeltaSink(self.target_uri)
@@ -480,6 +499,7 @@ class _Run:
         """Start step ``name``: time the previous one and tell the caller."""
         self._end_step()
         self._current = (name, time.perf_counter())
+        log.info("step %s", name)
         self.monitor.step(name)
 
     def _end_step(self) -> None:

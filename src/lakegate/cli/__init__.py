@@ -10,7 +10,7 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import contract, dlq, init, profile, run, table, validate
+from lakegate.cli import contract, dlq, init, profile, run, serve, table, validate
 
 app = typer.Typer(
     name="lakegate",
@@ -33,6 +33,8 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(run.pipeline_app, name="pipeline")
 app.add_typer(table.app, name="table")
 app.add_typer(dlq.app, name="dlq")
+app.command("serve")(serve.serve_command)
+app.command("metrics")(serve.metrics_command)
 
 
 def _version(value: bool) -> None:
@@ -46,8 +48,26 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    log_format: str = typer.Option(
+        "text",
+        "--log-format",
+        envvar="LAKEGATE_LOG_FORMAT",
+        help="Application logs on stderr: text, or json (one object per line, with run_id).",
+    ),
+    log_level: str = typer.Option(
+        "warning",
+        "--log-level",
+        envvar="LAKEGATE_LOG_LEVEL",
+        help="debug, info, warning or error.",
+    ),
 ) -> None:
     """lakegate: contract-first data pipelines."""
+    from lakegate.observe.logs import configure
+
+    try:
+        configure(log_format, log_level)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def main() -> None:

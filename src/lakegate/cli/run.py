@@ -109,15 +109,16 @@ def run_and_report(
     Raises:
         typer.Exit: With code 1 when the run failed.
     """
+    from lakegate.observe.logs import logs_json
     from lakegate.runner import RunProgress, run_pipeline
 
-    if err.is_terminal and format is OutputFormat.table:
+    if err.is_terminal and format is OutputFormat.table and not logs_json():
         # A live bar naming the running step: the query's progress, or rows pipeline.
         with StepProgress(pipeline.name) as bar:
             monitor = RunProgress(step=bar.step, engine=bar.engine, rows=bar.rows)
             result = run_pipeline(project, pipeline, options, progress=monitor)
     else:
-        quiet = format is OutputFormat.json
+        quiet = format is OutputFormat.json or logs_json()  # JSON logs carry the steps
         result = run_pipeline(
             project,
             pipeline,
