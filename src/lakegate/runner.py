@@ -426,6 +426,7 @@ class _Run:
                 refs=self._bind_parents(checks),
                 now=self.now,
                 label=f"{self.pipeline.name} batch",
+                history=self._batch_history(checks),
             )
             if checks
             else None
@@ -962,26 +963,56 @@ class _Run:
         )
 
     def _bind_parents(self, checks: list[Check]) -> dict[str, str]:
-        """Register the parents of relationships checks: ``lake.X`` or a lake table name
-        first, else a path (relative to the contract's folder)."""
-        from lakegate.checks import model as m
+        """Register the datasets checks read besides their own (the ``to`` of
+        relationships and reconciliation): ``lake.X`` or a lake table name first, else
+        a path (relative to the contract's folder)."""
         from lakegate.sources.files import is_delta_table, resolve_input
         from lakegate.validate import resolve_parent
 
         refs: dict[str, str] = {}
         for check in checks:
-            if not isinstance(check, m.Relationships) or check.to in refs:
+            to = check.ref
+            if to is None or to in refs:
                 continue
-            table = check.to.removeprefix("lake.")
+            table = to.removeprefix("lake.")
             uri = self.project.table_uri(table)
-            if check.to.startswith("lake.") or is_delta_table(uri):
+            if to.startswith("lake.") or is_delta_table(uri):
                 parent = uri
             else:
                 folder = self.contract.path.parent if self.contract and self.contract.path else None
-                parent = resolve_parent(check.to, {}, folder)
-            refs[check.to] = f"__parent_{len(refs)}"
-            self.engine.register(refs[check.to], resolve_input(parent))
+                parent = resolve_parent(to, {}, folder)
+            refs[to] = f"__parent_{len(refs)}"
+            self.engine.register(refs[to], resolve_input(parent))
         return refs
+
+    def _batch_history(self, checks: list[Check]) -> list[int] | None:
+        """The batch sizes of this pipeline's earlier successful and partial runs, newest
+        first, for volume_anomaly checks (None when no check needs them, or for a replay:
+        dead-letter rows are no batch of the source, so the check does not judge them).
+
+        A batch size is what the pre-load gate saw: ``rows_transformed`` less the in-batch
+        duplicates dropped before the gate. Runs that found nothing new (no batch: they
+        ended at the extract stage) and replays are left out.
+        """
+        from lakegate.checks.model import VolumeAnomaly
+
+        wanted = max((c.runs for c in checks if isinstance(c, VolumeAnomaly)), default=0)
+        if not wanted or self.options.replay is not None:
+            return None
+        limit = wanted + 1  # failed runs do not count: read further back until enough
+        while True:
+            runs = self.state.runs(self.pipeline.name, limit=limit)
+            sizes = [
+                r.rows_transformed - r.rows_deduplicated
+                for r in runs
+                if r.status in ("success", "partial")
+                and r.stage != "extract"
+                and r.run_id != self.run_id
+                and not r.run_id.startswith("replay-")
+            ]
+            if len(sizes) >= wanted or len(runs) < limit:
+                return sizes[:wanted]
+            limit *= 4
 
     def _post_load(self) -> ValidationReport | None:
         if not self.post_checks:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lakegate.checks import model as m
 from lakegate.checks.evaluate import evaluate_checks
 from lakegate.checks.results import ValidationReport
 from lakegate.config.contract import Contract, load_contract
@@ -29,6 +28,9 @@ class ValidateOptions:
         now: Reference time for freshness (default: now, UTC).
         csv: How to read CSV inputs (and CSV parents).
         engine: The engine's registry name.
+        history: Row counts of earlier batches, newest first, for volume_anomaly
+            checks; None (the default: a file has no run history) makes them pass
+            with the note "no run history".
     """
 
     refs: Mapping[str, str] = field(default_factory=dict)
@@ -36,11 +38,13 @@ class ValidateOptions:
     now: dt.datetime | None = None
     csv: CsvOptions = field(default_factory=CsvOptions)
     engine: str = "duckdb"
+    history: Sequence[int] | None = None
 
 
 def resolve_parent(to: str, refs: Mapping[str, str], contract_dir: Path | None) -> str:
-    """The path a relationships ``to`` names: a ``--ref`` binding, else a path
-    (absolute, or relative to the working directory, then to the contract's folder).
+    """The path a relationships or reconciliation ``to`` names: a ``--ref`` binding,
+    else a path (absolute, or relative to the working directory, then to the
+    contract's folder).
 
     Raises:
         InputDataError: Neither a bound name nor an existing path.
@@ -55,7 +59,7 @@ def resolve_parent(to: str, refs: Mapping[str, str], contract_dir: Path | None) 
             return str(candidate)
     tried = " or ".join(str(c) for c in candidates)
     raise InputDataError(
-        f"relationships parent {to!r} is neither a name bound with --ref {to}=PATH "
+        f"dataset {to!r} (a check's 'to') is neither a name bound with --ref {to}=PATH "
         f"nor an existing path (tried {tried})"
     )
 
@@ -101,11 +105,11 @@ def validate_dataset(
         refs: dict[str, str] = {}
         contract_dir = contract.path.parent if contract.path else None
         for check in checks:
-            if isinstance(check, m.Relationships) and check.to not in refs:
-                parent = resolve_parent(check.to, options.refs, contract_dir)
+            if check.ref is not None and check.ref not in refs:
+                parent = resolve_parent(check.ref, options.refs, contract_dir)
                 name = f"parent_{len(refs)}"
                 engine.register(name, resolve_input(parent, csv=options.csv))
-                refs[check.to] = name
+                refs[check.ref] = name
         if on_engine is not None:
             on_engine(engine)
         report = evaluate_checks(
@@ -116,6 +120,7 @@ def validate_dataset(
             now=options.now,
             label=dataset.label,
             contract=(contract.contract.name, contract.contract.version),
+            history=options.history,
         )
     finally:
         if own:

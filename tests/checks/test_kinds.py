@@ -677,6 +677,22 @@ EMPTY_CASES = {
         None,
     ),
     "custom_sql": (m.CustomSql(id="c", sql="SELECT * FROM dataset"), True, 0, 0, None),
+    # No run history given: not judged.
+    "volume_anomaly": (
+        m.VolumeAnomaly(id="c"),
+        True,
+        {"rows": 0, "mean": None, "change": None, "runs": 0},
+        None,
+        None,
+    ),
+    # Against the 2-row parent: 0 of 2 rows.
+    "reconciliation": (
+        m.Reconciliation(id="c", to="parent"),
+        False,
+        {"total": 0, "to_total": 2, "difference": 2, "relative_difference": 1.0},
+        None,
+        None,
+    ),
 }
 
 

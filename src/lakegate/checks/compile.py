@@ -6,7 +6,8 @@ Each check becomes a :class:`Compiled` piece:
   aggregates of every check of a dataset into ONE ``SELECT`` (one scan),
   sharing identical ones (``COUNT(*)`` is computed once);
 * ``queries`` - queries that need a pass of their own (duplicate keys,
-  orphan foreign keys, the most common value, custom SQL);
+  orphan foreign keys, the most common value, custom SQL, the other
+  dataset's total of a reconciliation);
 * ``failure`` - for row-level checks, a predicate that is TRUE exactly when
   a row fails (never NULL), used both for counting and for quarantining rows;
 * ``evaluate`` - turns the fetched values into a :class:`CheckResult`.
@@ -19,10 +20,12 @@ is parsed by sqlglot and checked before it is used.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import sqlglot
@@ -47,9 +50,15 @@ class Scope:
     Attributes:
         table: The engine's name for the dataset (a view or table).
         columns: ``{column: type}`` of the dataset, in the engine's types.
-        refs: ``{relationships 'to' value: engine table name}`` for parent datasets.
+        refs: ``{check 'to' value: engine table name}`` for the other datasets that
+            relationships and reconciliation checks read.
         now: Reference time for freshness (timezone-aware, UTC).
         dialect: sqlglot dialect used to parse user SQL.
+        ref_columns: ``{engine table name: {column: type}}`` of the bound datasets,
+            so checks can name their columns with the same errors as the dataset's.
+        history: Row counts of the previous runs' batches, newest first (for
+            volume_anomaly), or None when the caller has no run history.
+        label: How error messages name the dataset.
     """
 
     table: str
@@ -57,6 +66,9 @@ class Scope:
     refs: Mapping[str, str] = field(default_factory=dict)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     dialect: str = "duckdb"
+    ref_columns: Mapping[str, Mapping[str, exp.DataType]] = field(default_factory=dict)
+    history: tuple[int, ...] | None = None
+    label: str = "the data"
 
     def column(self, name: str, check_id: str) -> exp.Column:
         """A quoted reference to ``name``.
@@ -68,13 +80,30 @@ class Scope:
             close = difflib.get_close_matches(name, list(self.columns), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise InputDataError(
-                f"check {check_id!r} reads column {name!r}, which the data does not have"
+                f"check {check_id!r} reads column {name!r}, which {self.label} does not have"
                 f"{hint} (columns: {', '.join(self.columns)})"
             )
         return exp.column(name, quoted=True)
 
     def source(self) -> exp.Table:
         return exp.to_table(exp.to_identifier(self.table, quoted=True).sql(), dialect=self.dialect)
+
+    def parent(self, to: str, check_id: str) -> Scope:
+        """The scope of the dataset a check's ``to`` names.
+
+        Raises:
+            InputDataError: ``to`` is not bound in ``refs``.
+        """
+        if to not in self.refs:
+            raise InputDataError(f"check {check_id!r}: dataset {to!r} (its 'to') is not bound")
+        table = self.refs[to]
+        return Scope(
+            table=table,
+            columns=self.ref_columns.get(table, {}),
+            now=self.now,
+            dialect=self.dialect,
+            label=repr(to),
+        )
 
 
 @dataclass(frozen=True)
@@ -339,8 +368,14 @@ def _compile_length(check: m.Length, scope: Scope) -> Compiled:
     return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly)
 
 
-def parse_condition(sql: str, scope: Scope, check_id: str) -> exp.Expr:
+def parse_condition(sql: str, scope: Scope, check_id: str, what: str = "expression") -> exp.Expr:
     """Parse a user's SQL boolean expression and check that it only reads columns.
+
+    Args:
+        sql: The user's text, e.g. ``amount > 0 AND status = 'paid'``.
+        scope: The dataset whose columns it may name.
+        check_id: For error messages.
+        what: What the text is (``expression``, ``where``), for error messages.
 
     Raises:
         ConfigError: The text is not one SQL expression, or holds a subquery or
@@ -350,9 +385,9 @@ def parse_condition(sql: str, scope: Scope, check_id: str) -> exp.Expr:
     try:
         parsed = sqlglot.parse_one(sql, read=scope.dialect, into=exp.Condition)
     except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"check {check_id!r}: cannot parse expression {sql!r}: {exc}") from None
+        raise ConfigError(f"check {check_id!r}: cannot parse {what} {sql!r}: {exc}") from None
     if parsed.find(exp.Query, exp.DML, exp.Command, exp.Create, exp.Drop) is not None:
-        raise ConfigError(f"check {check_id!r}: an expression may not hold a query or statement")
+        raise ConfigError(f"check {check_id!r}: a {what} may not hold a query or statement")
     for col in parsed.find_all(exp.Column):
         if col.table:
             raise ConfigError(f"check {check_id!r}: use bare column names, not {col.sql()!r}")
@@ -645,6 +680,117 @@ def _compile_custom_sql(check: m.CustomSql, scope: Scope) -> Compiled:
     return Compiled(check, {}, evaluate, queries={"failing": failing})
 
 
+def _compile_volume_anomaly(check: m.VolumeAnomaly, scope: Scope) -> Compiled:
+    previous = None if scope.history is None else scope.history[: check.runs]
+    # Exact: a change of exactly max_change passes (2699 rows against a mean of 2699/3).
+    limit = Fraction(str(check.max_change))
+
+    def evaluate(values: Values, _: QueryRows) -> CheckResult:
+        rows = int(values[ROWS])
+        observed: dict[str, Any] = {"rows": rows, "mean": None, "change": None, "runs": 0}
+        if not previous:
+            note = "no run history" if previous is None else "no previous run"
+            return CheckResult(check, passed=True, observed=observed, note=f"{note}: not judged")
+        n, total = len(previous), sum(previous)
+        # abs(rows - mean) / mean with mean = total / n; undefined for a mean of 0.
+        change = Fraction(abs(rows * n - total), total) if total else None
+        observed |= {
+            "mean": total / n,
+            "change": round(float(change), 6)
+            if change is not None
+            else (0.0 if not rows else None),
+            "runs": n,
+        }
+        if n < check.min_runs:
+            note = f"{n} previous run(s), fewer than min_runs {check.min_runs}: not judged"
+            return CheckResult(check, passed=True, observed=observed, note=note)
+        passed = change <= limit if change is not None else rows == 0
+        note = f"change = abs(rows - mean) / mean over the previous {n} run(s)"
+        if change is None:
+            note += "; they averaged 0 rows, so only an empty batch passes"
+        return CheckResult(check, passed=passed, observed=observed, note=note)
+
+    return Compiled(check, {ROWS: exp.Count(this=exp.Star())}, evaluate)
+
+
+def _measure(
+    check: m.Reconciliation, scope: Scope, column: str | None, where: str | None
+) -> exp.Expr:
+    """The aggregate a reconciliation measures on one side: ``COUNT(*)``, ``COUNT(column)``
+    or ``SUM(column)``, with ``FILTER (WHERE where)`` when a filter is given."""
+    agg: exp.Expr
+    if column is None:
+        agg = exp.Count(this=exp.Star())
+    else:
+        c = scope.column(column, check.id)
+        physical = scope.columns[column]
+        if check.measure == "sum" and physical.this not in exp.DataType.NUMERIC_TYPES:
+            raise InputDataError(
+                f"check {check.id!r}: reconciliation sums a numeric column; column "
+                f"{column!r} of {scope.label} is {physical.sql(scope.dialect)}"
+            )
+        agg = exp.Sum(this=c) if check.measure == "sum" else exp.Count(this=c)
+    if where is None:
+        return agg
+    condition = parse_condition(where, scope, check.id, what="where")
+    return exp.Filter(this=agg, expression=exp.Where(this=condition))
+
+
+Number = int | float | decimal.Decimal
+
+
+def _number(value: Any) -> Number:
+    """An engine total as a number (a NULL sum, over no rows, is 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, int | float | decimal.Decimal):
+        return value
+    return decimal.Decimal(str(value))
+
+
+def _compare(mine: Number, theirs: Number, tolerance: float) -> tuple[Number, bool]:
+    """``(abs(mine - theirs), whether it is <= tolerance * abs(theirs))``, exact for
+    integers and decimals (a float total makes the comparison a float one)."""
+    if isinstance(mine, float) or isinstance(theirs, float):
+        difference = abs(float(mine) - float(theirs))
+        return difference, difference <= tolerance * abs(float(theirs))
+    exact = abs(decimal.Decimal(mine) - decimal.Decimal(theirs))
+    within = exact <= decimal.Decimal(str(tolerance)) * abs(decimal.Decimal(theirs))
+    if isinstance(mine, int) and isinstance(theirs, int):
+        return int(exact), within
+    return exact, within
+
+
+def _compile_reconciliation(check: m.Reconciliation, scope: Scope) -> Compiled:
+    total = _measure(check, scope, check.column, check.where)
+    parent = scope.parent(check.to, check.id)
+    to_total = _measure(check, parent, check.to_column or check.column, check.to_where)
+    other = exp.select(to_total.as_("to_total", quoted=True)).from_(parent.source())
+    tolerance = check.effective_tolerance
+
+    def evaluate(values: Values, rows: QueryRows) -> CheckResult:
+        mine, theirs = _number(values["total"]), _number(rows["to_total"][0][0])
+        difference, within = _compare(mine, theirs, tolerance)
+        if theirs:
+            relative: float | None = round(float(difference) / abs(float(theirs)), 6)
+        else:
+            relative = None if difference else 0.0
+        return CheckResult(
+            check,
+            passed=within,
+            observed={
+                "total": mine,
+                "to_total": theirs,
+                "difference": difference,
+                "relative_difference": relative,
+            },
+            note=f"{check.measure} of this dataset against {check.to!r}, relative to "
+            f"{check.to!r}'s total",
+        )
+
+    return Compiled(check, {"total": total}, evaluate, queries={"to_total": other})
+
+
 _COMPILERS: dict[type[m.Check], Callable[[Any, Scope], Compiled]] = {
     m.NotNull: _compile_not_null,
     m.TypeCheck: _compile_type,
@@ -661,6 +807,8 @@ _COMPILERS: dict[type[m.Check], Callable[[Any, Scope], Compiled]] = {
     m.Freshness: _compile_freshness,
     m.Distribution: _compile_distribution,
     m.CustomSql: _compile_custom_sql,
+    m.VolumeAnomaly: _compile_volume_anomaly,
+    m.Reconciliation: _compile_reconciliation,
 }
 
 

@@ -3,7 +3,11 @@
 Every aggregate of every check goes into ONE ``SELECT`` over the dataset
 (identical aggregates are computed once). Checks that need a grouping or a
 join (unique, unique_combination, relationships, the most-common-value share
-of distribution, custom_sql) run one extra query each.
+of distribution, custom_sql) run one extra query each, and so does the other
+side of a reconciliation (its total over the bound dataset).
+
+The check engine reads no state: run history for volume_anomaly comes from the
+caller (``history``), as bound datasets do (``refs``).
 """
 
 from __future__ import annotations
@@ -75,17 +79,22 @@ def evaluate_checks(
     now: dt.datetime | None = None,
     label: str = "",
     contract: tuple[str, str] | None = None,
+    history: Sequence[int] | None = None,
 ) -> ValidationReport:
     """Run ``checks`` on the dataset the engine knows as ``table``.
 
     Args:
-        engine: An engine on which ``table`` and every parent in ``refs`` are registered.
+        engine: An engine on which ``table`` and every dataset in ``refs`` are registered.
         table: The dataset's name in the engine.
         checks: The checks to run; their ids must be unique.
-        refs: ``{relationships 'to' value: engine table name}``.
+        refs: ``{check 'to' value: engine table name}``, for the datasets relationships
+            and reconciliation checks read (see :attr:`Check.ref`).
         now: Reference time for freshness checks (default: now, UTC).
         label: How the report names the dataset.
         contract: ``(name, version)`` of the contract the checks came from.
+        history: Row counts of the previous successful runs' batches, newest first,
+            for volume_anomaly checks; None when the caller has no run history (those
+            checks then pass with the note "no run history").
 
     Returns:
         A report with one result per check, in the order given.
@@ -96,12 +105,15 @@ def evaluate_checks(
         EngineError: The engine failed while running a query.
     """
     started = time.perf_counter()
+    bound = dict(refs or {})
     scope = Scope(
         table=table,
         columns=engine.columns(table),
-        refs=dict(refs or {}),
+        refs=bound,
         now=_utc(now or dt.datetime.now(dt.UTC)),
         dialect=engine.dialect,
+        ref_columns=_ref_columns(engine, checks, bound),
+        history=None if history is None else tuple(int(n) for n in history),
     )
     compiled = compile_all(checks, scope)
     _check_patterns(engine, checks)
@@ -125,6 +137,14 @@ def evaluate_checks(
         dataset=label or table,
         contract=contract,
     )
+
+
+def _ref_columns(
+    engine: Engine, checks: Sequence[Check], refs: Mapping[str, str]
+) -> dict[str, dict[str, exp.DataType]]:
+    """``{engine table: {column: type}}`` of the bound datasets the checks read."""
+    tables = {refs[c.ref] for c in checks if c.ref is not None and c.ref in refs}
+    return {name: engine.columns(name) for name in sorted(tables)}
 
 
 def _fetch_samples(

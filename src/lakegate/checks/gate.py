@@ -4,6 +4,10 @@
   the failing rows (they go to the dead-letter table); a critical set-level
   failure stops the run before anything is written.
 * Post-load (on the target table): a critical failure fails the run.
+
+volume_anomaly belongs to the pre-load gate: the runner passes it the batches of
+the pipeline's earlier runs. reconciliation fits both gates (before the load: the
+batch against its source; after: the target table against ``lake.<source>``).
 """
 
 from __future__ import annotations
@@ -21,8 +25,15 @@ from lakegate.contracts.compile import contract_checks, draft_check
 def gate_checks(pipeline: Pipeline, specs: Sequence[GateCheck], where: str) -> list[m.Check]:
     """Compile a gate's explicit checks (``quality_gates.pre_load`` / ``post_load``).
 
+    Args:
+        pipeline: The pipeline the gate belongs to (for error positions).
+        specs: The gate's checks as written.
+        where: ``pre_load`` or ``post_load``.
+
     Raises:
-        ConfigError: An unknown type or parameter, positioned in the pipeline file.
+        ConfigError: An unknown type or parameter, positioned in the pipeline file; or
+            a volume_anomaly check after the load (it compares a batch with earlier
+            batches, and the post-load gate judges the whole target table).
     """
     checks: list[m.Check] = []
     seen: set[str] = set()
@@ -37,6 +48,12 @@ def gate_checks(pipeline: Pipeline, specs: Sequence[GateCheck], where: str) -> l
             loc=("quality_gates", where, i),
             error_at=pipeline.error,
         )
+        if draft.cls is m.VolumeAnomaly and where == "post_load":
+            raise pipeline.error(
+                "volume_anomaly compares the batch with the batches of earlier runs; "
+                "list it under quality_gates.pre_load",
+                ("quality_gates", where, i, "type"),
+            )
         check_id, n = draft.base_id, 1
         while check_id in seen:
             n += 1

@@ -91,6 +91,12 @@ class Check:
         column = getattr(self, "column", None)
         return (column,) if column is not None else ()
 
+    @property
+    def ref(self) -> str | None:
+        """The other dataset the check reads (its ``to``), which the caller binds to an
+        engine table through ``refs``; None for checks that read only their dataset."""
+        return None
+
     def threshold(self) -> dict[str, Any]:
         """The check's parameters as a JSON-friendly dict, for reports."""
         skip = {"id", "severity", "column", "keys"}
@@ -238,6 +244,10 @@ class Relationships(Check):
     to: str
     field: str
 
+    @property
+    def ref(self) -> str:
+        return self.to
+
 
 @dataclass(frozen=True, kw_only=True)
 class RowCount(Check):
@@ -295,6 +305,105 @@ class CustomSql(Check):
     sql: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class VolumeAnomaly(Check):
+    """Fails when the batch's row count moves more than ``max_change`` away from the
+    mean row count of the previous runs (the seeds' "Data Volume Variance":
+    ``abs(today_rows - avg_7d_rows) / avg_7d_rows``, alert above 50%).
+
+    The previous runs' row counts are not read by the check engine: the caller passes
+    them (``evaluate_checks(history=...)``; the runner gives the batches of the
+    pipeline's earlier successful and partial runs).
+
+    Attributes:
+        max_change: The largest allowed ``abs(rows - mean) / mean``, a fraction
+            (0.5 = 50%). With a mean of 0 rows, only an empty batch passes.
+        runs: How many previous runs (the newest) the mean is taken over.
+        min_runs: With fewer previous runs than this, the check passes with a note
+            saying the history is too short to judge.
+    """
+
+    kind = "volume_anomaly"
+    dimension = Dimension.VOLUME
+    max_change: float = 0.5
+    runs: int = 7
+    min_runs: int = 3
+
+    def __post_init__(self) -> None:
+        if self.max_change < 0:
+            raise ValueError(f"max_change must be >= 0, got {self.max_change}")
+        if self.runs < 1 or self.min_runs < 1:
+            raise ValueError("runs and min_runs must be at least 1")
+        if self.min_runs > self.runs:
+            raise ValueError(
+                f"min_runs ({self.min_runs}) exceeds runs ({self.runs}): the check could "
+                "never judge"
+            )
+
+
+MEASURES = ("count", "sum")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconciliation(Check):
+    """Fails when the dataset's total differs from the total of the dataset ``to`` by
+    more than ``tolerance`` of the ``to`` total (the seeds' cross-system
+    reconciliation: ``variance < 0.01 * source_total``, judged here with ``<=`` so
+    that a tolerance of 0 demands equal totals).
+
+    ``to`` is usually the source and the checked dataset the target (a post-load
+    gate: the loaded table against ``lake.raw``).
+
+    Attributes:
+        to: The other dataset: a name the caller binds through ``refs`` (the runner
+            binds ``lake.X`` or a lake table's name to that table, else a path).
+        measure: ``count`` (rows, or non-null values of ``column`` when one is given)
+            or ``sum`` (of ``column``, which must be numeric).
+        column: The measured column of the checked dataset (required for ``sum``).
+        to_column: The measured column of ``to``; defaults to ``column``.
+        tolerance: The largest allowed ``abs(total - to_total) / abs(to_total)``, a
+            fraction; None means the default, 0 for count and 0.01 (1%, the seeds')
+            for sum. With a ``to`` total of 0, only a total of 0 passes.
+        where: A SQL boolean over the checked dataset's columns; only rows for which
+            it is true are measured (parsed by sqlglot, never pasted into SQL).
+        to_where: The same, over the columns of ``to``.
+    """
+
+    kind = "reconciliation"
+    dimension = Dimension.COMPLETENESS
+    to: str
+    measure: str = "count"
+    column: str | None = None
+    to_column: str | None = None
+    tolerance: float | None = None
+    where: str | None = None
+    to_where: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {self.measure!r}")
+        if self.measure == "sum" and self.column is None:
+            raise ValueError("measure sum needs a column")
+        if self.to_column is not None and self.column is None:
+            raise ValueError("to_column needs column (the measured column of this dataset)")
+        if self.tolerance is not None and self.tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
+
+    @property
+    def ref(self) -> str:
+        return self.to
+
+    @property
+    def effective_tolerance(self) -> float:
+        """``tolerance``, or the measure's default (0 for count, 0.01 for sum)."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return 0.01 if self.measure == "sum" else 0.0
+
+    def threshold(self) -> dict[str, Any]:
+        return super().threshold() | {"tolerance": self.effective_tolerance}
+
+
 CHECK_KINDS: dict[str, type[Check]] = {
     cls.kind: cls
     for cls in (
@@ -313,5 +422,7 @@ CHECK_KINDS: dict[str, type[Check]] = {
         Freshness,
         Distribution,
         CustomSql,
+        VolumeAnomaly,
+        Reconciliation,
     )
 }

@@ -51,6 +51,8 @@ CHECK_TYPES = (
     "freshness",
     "distribution",
     "custom_sql",
+    "volume_anomaly",
+    "reconciliation",
 )
 # The seeds' template names: enum -> accepted_values, custom -> custom_sql.
 CHECK_TYPE_ALIASES = {"enum": "accepted_values", "custom": "custom_sql"}

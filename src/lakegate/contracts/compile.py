@@ -17,7 +17,9 @@ property ``type``                  type
 ``quality.completeness``           null_rate
 ``quality.uniqueness``             unique / unique_combination
 ``quality.validity``               range / accepted_values / regex
-``checks:`` (column or table)      the kind named by ``type``
+``checks:`` (column or table)      the kind named by ``type`` (also
+                                   volume_anomaly and reconciliation,
+                                   which only ``checks:`` declare)
 =================================  ====================================
 
 Check ids are ``<column>.<kind>`` for column checks and ``<kind>`` (or
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,6 +136,25 @@ class _SqlParams(_Params):
     sql: str
 
 
+class _VolumeAnomalyParams(_Params):
+    max_change: float = Field(
+        default=0.5, ge=0, description="Largest abs(rows - mean) / mean (0.5 = 50%, the seeds')."
+    )
+    runs: int = Field(default=7, ge=1, description="Previous runs the mean is taken over.")
+    min_runs: int = Field(default=3, ge=1, description="Fewer previous runs: not judged.")
+
+
+class _ReconciliationParams(_Params):
+    to: str = Field(min_length=1, description="lake.<table>, a lake table's name, or a path.")
+    measure: Literal["count", "sum"] = "count"
+    to_column: str | None = Field(default=None, description="Defaults to column.")
+    tolerance: float | None = Field(
+        default=None, ge=0, description="Relative; default 0 for count, 0.01 for sum."
+    )
+    where: str | None = Field(default=None, description="SQL boolean over this dataset.")
+    to_where: str | None = Field(default=None, description="SQL boolean over the 'to' dataset.")
+
+
 _PARAMS: dict[str, type[_Params]] = {
     "not_null": _Mostly,
     "type": _TypeParams,
@@ -151,8 +172,17 @@ _PARAMS: dict[str, type[_Params]] = {
     "freshness": _FreshnessParams,
     "distribution": _DistributionParams,
     "custom_sql": _SqlParams,
+    "volume_anomaly": _VolumeAnomalyParams,
+    "reconciliation": _ReconciliationParams,
 }
-_TABLE_KINDS = {"unique_combination", "row_count", "custom_sql", "expression"}
+_TABLE_KINDS = {
+    "unique_combination",
+    "row_count",
+    "custom_sql",
+    "expression",
+    "volume_anomaly",
+    "reconciliation",
+}
 
 
 class _Builder:
@@ -340,6 +370,7 @@ def draft_check(
         base = check_id or ".".join(["unique_combination", *p.columns])  # type: ignore[attr-defined]
     try:
         cls, kwargs = _explicit_kwargs(kind, col, p.model_dump(exclude={"column"}))
+        cls(id=base, **kwargs)  # the kind's own rules (e.g. a reconciled sum needs a column)
     except ValueError as exc:
         raise error_at(str(exc), (*loc, "params")) from None
     return CheckDraft(cls, base, check_id is not None, {**kwargs, "severity": severity})
@@ -390,6 +421,8 @@ def _explicit_kwargs(
         return m.NullRate, {**on_col, "max_rate": a["max"]}
     if kind == "freshness":
         return m.Freshness, {**on_col, "max_age_seconds": parse_duration(a["max_age"])}
+    if kind == "volume_anomaly" and col is not None:
+        raise ValueError("volume_anomaly judges the whole dataset and takes no column")
     if kind == "expression" and col is not None:
         # A column-level expression reads its column; it is written in terms of it.
         return m.Expression, {"expression": a["expression"], "mostly": a["mostly"]}
