@@ -10,7 +10,7 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import contract, dlq, init, profile, run, serve, table, validate
+from lakegate.cli import alerts, contract, dlq, init, profile, run, serve, status, table, validate
 
 app = typer.Typer(
     name="lakegate",
@@ -29,10 +29,13 @@ app.command("validate")(validate.validate_command)
 app.command("profile")(profile.profile_command)
 app.command("run")(run.run_command)
 app.command("runs")(run.runs_command)
+app.command("status")(status.status_command)
+app.command("score")(status.score_command)
 app.add_typer(contract.app, name="contract")
 app.add_typer(run.pipeline_app, name="pipeline")
 app.add_typer(table.app, name="table")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(alerts.app, name="alerts")
 app.command("serve")(serve.serve_command)
 app.command("metrics")(serve.metrics_command)
 
