@@ -51,6 +51,10 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	$(BIN)/lakegate table show flights --project $(PROJECT)
 	@echo "== 3. extract from PostgreSQL: incremental reads and hard deletes (skipped when no server is reachable)"
 	$(BIN)/python examples/postgres/demo.py $(PROJECT)
+	@echo "== 4. observe those runs: status, Prometheus metrics, OpenLineage events, alert rules"
+	$(BIN)/lakegate status --project $(PROJECT)
+	$(BIN)/lakegate alerts export --project $(PROJECT) --output $(PROJECT)/alerts.yml
+	@echo "metrics: $(PROJECT)/.lakegate/metrics.prom, lineage: $(PROJECT)/.lakegate/lineage.jsonl, alert rules: $(PROJECT)/alerts.yml"
 	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
 test: $(VENV)/.installed-dev

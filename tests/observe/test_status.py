@@ -55,6 +55,8 @@ def write_run(
     rows: int = 1000,
     score: float | None = None,
     checks: tuple[int, int] = (0, 0),
+    stage: str = "load",
+    watermark: dt.datetime | None = None,
 ) -> RunRecord:
     """Store one finished run (begun and finished, as the runner does)."""
     run_id = f"{pipeline}-{started:%Y%m%dT%H%M%S}"
@@ -64,7 +66,8 @@ def write_run(
         started_at=started,
         completed_at=started + dt.timedelta(seconds=seconds),
         status=status,  # type: ignore[arg-type]
-        stage="load",
+        stage=stage,
+        watermark_before=watermark,
         rows_extracted=rows,
         rows_transformed=rows,
         rows_loaded=0 if status == "failed" else rows,
@@ -204,6 +207,23 @@ def test_volume_variance_against_the_7_earlier_loads(
         assert volume_alerts[0] == (
             f"volume: {rows:,} rows, 51.0% off the mean of the 7 loads before (1,000.0) > 50%"
         )
+
+
+def test_an_incremental_pipelines_baseline_leaves_out_full_loads_and_empty_runs(
+    root: Path,
+) -> None:
+    project = load_project(root)
+    # The initial load (no watermark to start from) is the whole table; a run that found
+    # nothing new ended at the extract; neither is a batch of the feed.
+    write_run(project, "flights", T0, rows=336_776)
+    for i, n in enumerate((2600, 2700), start=1):
+        write_run(project, "flights", T0 + i * HOUR, rows=n, watermark=T0)
+    write_run(project, "flights", T0 + 3 * HOUR, rows=0, stage="extract", watermark=T0)
+    write_run(project, "flights", T0 + 4 * HOUR, rows=2650, watermark=T0)
+
+    v = by_pipeline(table_status(project, T0 + 5 * HOUR))["flights"].volume
+    assert (v.rows, v.baseline_runs, v.baseline_rows) == (2650, 2, 2650.0)
+    assert v.variance_pct == 0.0 and not v.alert
 
 
 def test_volume_needs_two_earlier_loads(root: Path) -> None:

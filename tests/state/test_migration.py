@@ -53,4 +53,4 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
             sa.text("SELECT value FROM lakegate_meta WHERE key = 'schema_version'")
         ).scalar_one()
     engine.dispose()
-    assert int(version) == SCHEMA_VERSION == 3
+    assert int(version) == SCHEMA_VERSION == 4

@@ -315,14 +315,26 @@ def volume(runs: Sequence[RunRecord]) -> Volume:
     seeds' "Data Volume Variance": alert above 50 %; fewer than 2 earlier batches is
     not enough history and never alerts).
 
+    Batches are the loaded runs that read something: runs that found nothing new
+    (they end at the extract stage) and dead-letter replays are no batch of the
+    source. An incremental pipeline's initial or full-refresh loads (no watermark to
+    start from) are left out of its baseline: they are the whole table, not a batch.
+
     Args:
         runs: The pipeline's runs, newest first.
     """
-    loaded = [r for r in runs if r.status in LOADED]
+    loaded = [
+        r
+        for r in runs
+        if r.status in LOADED and r.stage != "extract" and not r.run_id.startswith("replay-")
+    ]
     if not loaded:
         return Volume(None, None, 0, None, False)
     rows = loaded[0].rows_transformed
-    earlier = loaded[1 : 1 + VOLUME_BASELINE_RUNS]
+    earlier = loaded[1:]
+    if any(r.watermark_before is not None for r in earlier):  # incremental batches
+        earlier = [r for r in earlier if r.watermark_before is not None]
+    earlier = earlier[:VOLUME_BASELINE_RUNS]
     if len(earlier) < VOLUME_MIN_BASELINE_RUNS:
         return Volume(rows, None, len(earlier), None, False)
     baseline = sum(r.rows_transformed for r in earlier) / len(earlier)

@@ -296,14 +296,12 @@ def _jsonable(value: Any) -> Any:
 
 # -- tables -----------------------------------------------------------------------------
 
-SCHEMA_VERSION = 3  # in lakegate_meta; raise it with every change to the tables below
+SCHEMA_VERSION = 4  # in lakegate_meta; raise it with every change to the tables below
 # What each version adds to the one before, run on a store of that version (store.py).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE lakegate_runs ADD COLUMN source_schema_changes TEXT",),
-    3: (
-        "ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",
-        "ALTER TABLE lakegate_runs ADD COLUMN quality_score FLOAT",
-    ),
+    3: ("ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",),
+    4: ("ALTER TABLE lakegate_runs ADD COLUMN quality_score FLOAT",),
 }
 
 
@@ -361,7 +359,7 @@ RUNS = sa.Table(
     sa.Column("watermark_after", sa.Text),
     sa.Column("source_schema_changes", sa.Text),  # JSON list; since schema version 2
     sa.Column("keys_deleted_at_source", sa.BigInteger),  # since schema version 3
-    sa.Column("quality_score", sa.Float),  # since schema version 3
+    sa.Column("quality_score", sa.Float),  # since schema version 4
     sa.Index("ix_lakegate_runs_pipeline_started", "pipeline_name", "started_at"),
 )
 
