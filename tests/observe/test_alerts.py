@@ -19,10 +19,10 @@ import yaml
 
 from lakegate import __version__
 from lakegate.config.project import load_project
+from lakegate.config.schedule import max_gap_seconds
 from lakegate.errors import UserInputError
 from lakegate.observe.alerts import (
     alert_rules,
-    cron_max_gap_seconds,
     promql_string,
     rules_yaml,
     selector,
@@ -312,7 +312,7 @@ def test_label_values_are_escaped_as_promql_strings() -> None:
     ],
 )
 def test_cron_gaps(schedule: str, hours: float | None) -> None:
-    gap = cron_max_gap_seconds(schedule)
+    gap = max_gap_seconds(schedule)
     assert (gap / 3600 if gap is not None else None) == hours
 
 

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from lakegate.checks.model import Severity
 from lakegate.config.durations import parse_duration
@@ -25,10 +33,21 @@ class PipelineMeta(_Strict):
     name: Identifier
     owner: str | None = None
     description: str | None = None
-    schedule: str | None = Field(default=None, description="Cron expression, for orchestrators.")
+    schedule: str | None = Field(
+        default=None, description="Five-field cron expression (or @daily, ...), for orchestrators."
+    )
     sla_minutes: float | None = Field(default=None, gt=0)
     tier: int | None = Field(default=None, ge=0, le=3)
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        from lakegate.config.schedule import cron_expression
+
+        if value is not None:
+            cron_expression(value)
+        return value
 
 
 class CsvConfig(_Strict):

@@ -145,7 +145,8 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "unknown key (check its spelling; unknown keys are never ignored)"
     if kind == "missing":
         return "required key is missing"
-    return str(error.get("msg", "invalid value"))
+    # A validator's own message: pydantic prefixes it with "Value error, ".
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
 def validate_model(model: type[M], doc: Located) -> M:

@@ -82,15 +82,14 @@ and ``data_freshness_hours``/histogram quantiles (see above).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from lakegate.config.schedule import max_gap_seconds
 from lakegate.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -262,46 +261,6 @@ def rules_yaml(rules: Mapping[str, Any], header: str | None = None) -> str:
     return text
 
 
-def cron_max_gap_seconds(schedule: str) -> float | None:
-    """The longest time between two firings of a cron schedule, in seconds.
-
-    Five-field cron (minute hour day-of-month month day-of-week) with ``*``, lists,
-    ranges, steps, month and day names, and the ``@hourly``..``@yearly`` macros; when
-    both day fields are restricted a day matches either (Vixie cron). Times are taken
-    as UTC, so daylight-saving shifts are ignored.
-
-    Returns:
-        The gap, or None for what cannot be read this way (``@reboot``, six-field
-        Quartz expressions, a date that comes less than twice in four years).
-    """
-    text = _CRON_MACROS.get(schedule.strip().lower(), schedule)
-    fields = text.split()
-    if len(fields) != 5:
-        return None
-    try:
-        minutes, hours, doms, months, dows = (
-            _cron_field(f, lo, hi) for f, (lo, hi) in zip(fields, _CRON_RANGES, strict=True)
-        )
-    except ValueError:
-        return None
-    dows = {d % 7 for d in dows}
-    either = not fields[2].startswith("*") and not fields[4].startswith("*")
-    times = sorted(h * 60 + m for h in hours for m in minutes)
-    start = dt.date(2024, 1, 1)  # four years from here hold one leap day
-    days = []
-    for i in range(4 * 366 + 1):
-        day = start + dt.timedelta(days=i)
-        on_dom, on_dow = day.day in doms, day.isoweekday() % 7 in dows
-        if day.month in months and ((on_dom or on_dow) if either else (on_dom and on_dow)):
-            days.append(i)
-    if len(days) < 2:
-        return None
-    gap = max((b - a for a, b in pairwise(times)), default=0)
-    for a, b in pairwise(days):
-        gap = max(gap, (b - a) * 1440 + times[0] - times[-1])
-    return gap * 60.0
-
-
 # ------------------------------------------------------------------------ rules
 
 
@@ -334,7 +293,7 @@ class _PipelineRules:
         self.labels = {k: v for k, v in self.labels.items() if v}  # empty = no label
         self.breach = severity_for(meta.tier)
         sla = meta.sla_minutes
-        gap = cron_max_gap_seconds(meta.schedule) if meta.schedule else None
+        gap = max_gap_seconds(meta.schedule) if meta.schedule else None
         if meta.schedule and gap is None:
             log.warning("%s: cannot read schedule %r as cron; ignored", self.name, meta.schedule)
         self.sla_seconds = sla * 60 if sla else None
@@ -476,45 +435,6 @@ class _PipelineRules:
 
 
 # ------------------------------------------------------------------------ helpers
-
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_CRON_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_CRON_NAMES = {name: i for i, name in enumerate(_MONTHS, start=1)} | {
-    name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))
-}
-
-
-def _cron_field(text: str, lo: int, hi: int) -> set[int]:
-    """The values of one cron field. Raises ValueError when it is not one."""
-    values: set[int] = set()
-    for part in text.lower().split(","):
-        body, slash, step_text = part.partition("/")
-        step = int(step_text) if slash else 1
-        if body == "*":
-            first, last = lo, hi
-        elif "-" in body:
-            a, b = body.split("-", 1)
-            first, last = _cron_value(a), _cron_value(b)
-        else:
-            first = _cron_value(body)
-            last = hi if slash else first
-        if step < 1 or not lo <= first <= last <= hi:
-            raise ValueError(part)
-        values.update(range(first, last + 1, step))
-    return values
-
-
-def _cron_value(text: str) -> int:
-    return _CRON_NAMES[text] if text in _CRON_NAMES else int(text)
 
 
 def _num(x: float) -> str:
