@@ -103,6 +103,9 @@ class RunOptions:
             :class:`Replay`).
         reconcile: Reconcile hard deletes on this run even when
             ``extract.source.reconcile.every_runs`` says it is not due.
+        accept_schema_change: Load even when the source's columns changed in a breaking
+            way since the last successful run (see :mod:`lakegate.contracts.drift`); the
+            target's schema evolves and the new columns are registered.
     """
 
     run_date: dt.date | None = None
@@ -111,6 +114,7 @@ class RunOptions:
     now: dt.datetime | None = None
     replay: Replay | None = None
     reconcile: bool = False
+    accept_schema_change: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,7 @@ class _Run:
         self.reconcile = reconcile_config(pipeline)
         self._reconciling = False  # this run read the source's keys (see lakegate.reconcile)
         self._reconcile_pending = False  # a recovered load's deletions may not have committed
+        self._evolve_schema = False  # the source's columns changed and the target follows
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -403,7 +408,8 @@ class _Run:
             if plan.dataset is None:  # new_files: nothing new since the last run
                 return self._finish(None, None, dry_run=self.options.dry_run)
             extracted, newest = self._extract_stats(plan)
-            self._compare_source_schema()
+            if (drift := self._compare_source_schema()) is not None:
+                return self._fail(drift)
             self._read_source_keys()
             _checkpoint("after_extract")
             self._set(
@@ -553,19 +559,27 @@ class _Run:
         self._table(EXTRACT, query)
         return plan
 
-    def _compare_source_schema(self) -> None:
-        """Capture the extract's columns; report how they changed since the last
-        successful run (stored with this run's state commit)."""
+    def _compare_source_schema(self) -> str | None:
+        """Capture the extract's columns and classify how they changed since the last
+        successful run (registered with this run's state commit); returns why the run
+        must stop (a breaking change), or None."""
+        from lakegate.contracts.drift import classify_drift, drift_error, fingerprint
+
         columns = [(n, t.sql(dialect="duckdb")) for n, t in self.engine.columns(EXTRACT).items()]
         self._source_schema = columns
         before = self.state.source_schema(self.pipeline.name)
-        if before is None:
-            return
-        old, new = dict(before), dict(columns)
-        changes = [f"added {n} {t}" for n, t in columns if n not in old]
-        changes += [f"removed {n}" for n in old if n not in new]
-        changes += [f"retyped {n}: {old[n]} -> {t}" for n, t in columns if n in old and old[n] != t]
-        self._set(source_schema_changes=tuple(changes))
+        if before is None or fingerprint(before) == fingerprint(columns):
+            return None
+        changes = classify_drift(before, columns, self.contract)
+        self._set(source_schema_changes=tuple(c.describe() for c in changes))
+        for change in changes:
+            log.warning("source schema: %s (%s)", change.describe(), change.rule)
+        breaking = any(c.breaking for c in changes)
+        if breaking and not self.options.accept_schema_change:
+            return drift_error(changes, None)
+        # Additive (or accepted) changes: the target's schema evolves with the batch.
+        self._evolve_schema = True
+        return None
 
     def _extract_stats(self, plan: ExtractPlan) -> tuple[int, Any]:
         if plan.key is None:
@@ -759,7 +773,8 @@ class _Run:
             partition_by=tuple(load.partition_by),
             scd2=Scd2Columns(load.scd2.valid_from, load.scd2.valid_to, load.scd2.is_current),
             # soft deletes configured on an existing table: its rows gain the flag column
-            allow_schema_change=self._adds_soft_delete_column(),
+            allow_schema_change=self._evolve_schema or self._adds_soft_delete_column(),
+            allow_missing_columns=self._gone_from_source(),
         )
         if self.record.rows_loaded == 0 and load.strategy != "overwrite" and not self._replaying:
             self._loaded_version = None
@@ -870,6 +885,21 @@ class _Run:
         from deltalake import DeltaTable
 
         return flag not in {f.name for f in DeltaTable(self.target_uri).schema().fields}
+
+    def _gone_from_source(self) -> tuple[str, ...]:
+        """Target columns that neither the batch nor the source has any more: a removal
+        at the source that was accepted (``--accept-schema-change``). A column the source
+        still has but the batch lacks stays an error (a transform that lost it)."""
+        from lakegate.sources.files import is_delta_table
+
+        if self._source_schema is None or not is_delta_table(self.target_uri):
+            return ()
+        from deltalake import DeltaTable
+
+        have = {n for n, _ in self._source_schema} | {n for n, _ in self._target_columns or ()}
+        return tuple(
+            f.name for f in DeltaTable(self.target_uri).schema().fields if f.name not in have
+        )
 
     def _read_source_keys(self) -> None:
         """On a reconciling run, read every merge key of the source (after the extract:

@@ -233,7 +233,11 @@ def test_a_missing_key_column_at_the_source_is_a_clear_error(tmp_path: Path, pg_
     )
     assert run(tmp_path, path).ok  # the query renames the key: fine
     write_project(tmp_path, pg_url, table, reconcile="{action: delete}", load=load)
-    result = run(tmp_path, path)
+    # The key is gone from the source: schema drift stops the run first ...
+    drift = run(tmp_path, path)
+    assert not drift.ok and "removed flight_id" in drift.record.error_message
+    # ... and, accepted, the reconciliation cannot read the keys.
+    result = run(tmp_path, path, accept_schema_change=True)
     assert not result.ok
     assert "reconcile: reading the merge keys (flight_id)" in result.record.error_message
     assert (

@@ -224,7 +224,27 @@ def test_a_changed_source_schema_is_reported_in_the_run_log(
     con.execute(f'ALTER TABLE "{TABLE}" DROP COLUMN fare')
     con.commit()
     con.close()
+    # A removed column is breaking: the run stops before writing anything.
     second = run(tmp_path, path)
+    assert not second.ok
     assert second.record.source_schema_changes == ("added gate TEXT", "removed fare")
+    assert "breaking source schema change" in second.record.error_message
+    assert "removed fare [removing_optional_field" in second.record.error_message
+    assert "added gate" not in second.record.error_message  # additive: not a reason to stop
     logged = json.loads((tmp_path / ".lakegate" / "runs.jsonl").read_text().splitlines()[-1])
     assert logged["source_schema_changes"] == ["added gate TEXT", "removed fare"]
+    assert target(tmp_path, "SELECT count(*) FROM t")[0][0] == 2
+    assert "gate" not in dict(target(tmp_path, "SELECT column_name, 1 FROM (DESCRIBE t)"))
+    # Accepted: the table gains gate and keeps fare (the merge updates only the columns
+    # the batch has); the columns are registered and the next run sees no change.
+    accepted = run_pipeline(
+        load_project(tmp_path), load_pipeline(path), RunOptions(accept_schema_change=True)
+    )
+    assert accepted.ok, accepted.record.error_message
+    assert target(tmp_path, "SELECT id, gate, fare FROM t ORDER BY id") == [
+        (1, "A1", 1.5),
+        (2, "A2", 2.5),
+    ]
+    third = run(tmp_path, path)
+    assert third.ok, third.record.error_message
+    assert third.record.source_schema_changes == ()

@@ -68,6 +68,14 @@ def run_command(
             help="Reconcile hard deletes now (extract.source.reconcile), even if not due.",
         ),
     ] = False,
+    accept_schema_change: Annotated[
+        bool,
+        typer.Option(
+            "--accept-schema-change",
+            help="Load even if the source's columns changed in a breaking way (removed, "
+            "retyped); the table's schema evolves.",
+        ),
+    ] = False,
     project: ProjectOption = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
@@ -90,7 +98,11 @@ def run_command(
     loaded = load_pipeline(pipeline)
     proj = load_project(project if project is not None else _project_near(pipeline))
     options = RunOptions(
-        run_date=date, full_refresh=full_refresh, dry_run=dry_run, reconcile=reconcile
+        run_date=date,
+        full_refresh=full_refresh,
+        dry_run=dry_run,
+        reconcile=reconcile,
+        accept_schema_change=accept_schema_change,
     )
     run_and_report(proj, loaded, options, format)
 

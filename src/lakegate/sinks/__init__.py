@@ -88,6 +88,9 @@ class LoadSpec:
             ``append``, ``merge`` and ``partition_overwrite`` may add the batch's new columns
             (rows that lack a column read it as NULL). Off by default: a batch whose columns
             differ from the table's is refused. ``scd2`` never changes the schema.
+        allow_missing_columns: Table columns the batch may lack without
+            ``allow_schema_change`` (columns the source no longer has, after the change was
+            accepted): ``append``/``merge`` rows then read them as NULL or keep their value.
 
     Raises:
         UserInputError: An unknown strategy, missing keys or partitions the strategy
@@ -99,6 +102,7 @@ class LoadSpec:
     partition_by: tuple[str, ...] = ()
     scd2: Scd2Columns = field(default_factory=Scd2Columns)
     allow_schema_change: bool = False
+    allow_missing_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:

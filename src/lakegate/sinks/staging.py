@@ -285,6 +285,9 @@ def check_schema(
             changed[name] = (want, got)
     if not (missing or added or changed) or allowed:
         return repartition or bool(missing or added or changed)
+    lacks_only = not added and not changed and set(missing) <= set(spec.allow_missing_columns)
+    if lacks_only and spec.strategy != "scd2":
+        return True  # evolve: the batch lacks only columns it may lack
     details = [
         f"missing columns: {', '.join(missing)}" if missing else "",
         f"new columns: {', '.join(added)}" if added else "",
