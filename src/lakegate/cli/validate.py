@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -10,10 +12,8 @@ from rich.table import Table
 from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.cli.common import (
     CsvDelimiterOption,
-    FormatOption,
     NoHeaderOption,
     NullValueOption,
-    OutputFormat,
     OutputOption,
     csv_options,
     dump_json,
@@ -24,12 +24,32 @@ from lakegate.cli.common import (
     parse_as_of,
     progress,
 )
-from lakegate.config.contract import load_contract
-from lakegate.sources.files import resolve_input
-from lakegate.validate import ValidateOptions, validate_dataset
+from lakegate.config.contract import Contract, load_contract
+from lakegate.engines import create_engine
+from lakegate.sources.files import Dataset, resolve_input
+from lakegate.validate import DATASET, ValidateOptions, validate_dataset
 
 _MARK = {True: "[green]pass[/]", False: "[red]FAIL[/]"}
 _SEVERITY_STYLE = {"critical": "bold", "warning": "yellow", "info": "dim"}
+
+
+class ValidateFormat(StrEnum):
+    """``validate``'s formats: the shared table and json, plus its own html page."""
+
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+ValidateFormatOption = Annotated[
+    ValidateFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table for people, json for programs, html for a self-contained report page "
+        "with charts (needs --output).",
+    ),
+]
 
 
 def _parse_refs(values: list[str] | None) -> dict[str, str]:
@@ -61,7 +81,7 @@ def validate_command(
         help="Only these dimensions, comma-separated: completeness,"
         "uniqueness,validity,freshness,volume.",
     ),
-    format: FormatOption = OutputFormat.table,
+    format: ValidateFormatOption = ValidateFormat.table,
     output: OutputOption = None,
     as_of: str = typer.Option(
         None,
@@ -79,9 +99,17 @@ def validate_command(
     patterns, uniqueness, foreign keys, freshness, volume, explicit checks) in one
     scan plus one pass per uniqueness or foreign-key check.
 
-    Exit codes: 0 every critical check passed, 1 a critical check failed,
-    2 the input or the contract is unusable.
+    With --format html --output FILE, writes one self-contained HTML page: the
+    summary, the scores, every check and a histogram of each numeric column.
+
+    Exit codes: 0 every critical check passed, 1 a critical check failed (the
+    report is written all the same), 2 the input or the contract is unusable.
     """
+    if format is ValidateFormat.html and output is None:
+        raise typer.BadParameter(
+            "--format html writes a file: add --output PATH (e.g. -o report.html)",
+            param_hint="'--output'",
+        )
     options = ValidateOptions(
         refs=_parse_refs(ref),
         dimensions=[d.strip() for d in checks.split(",") if d.strip()] if checks else None,
@@ -90,9 +118,13 @@ def validate_command(
     )
     loaded = load_contract(contract)
     dataset = resolve_input(input, csv=options.csv)
+    if format is ValidateFormat.html:
+        assert output is not None  # checked above
+        _write_html(dataset, loaded, options, output)
+        return
     with progress(f"validating {input}", dataset.size_bytes) as on_engine:
         report = validate_dataset(dataset, loaded, options, on_engine=on_engine)
-    if format is OutputFormat.json:
+    if format is ValidateFormat.json:
         emit(dump_json(report.to_dict()), output)
     elif output is not None:
         with output.open("w", encoding="utf-8") as fh:
@@ -102,10 +134,35 @@ def validate_command(
         err.print(f"wrote {output}", highlight=False)
     else:
         out.print(render_report(report))
+    _exit_on_failure(report)
+
+
+def _exit_on_failure(report: ValidationReport) -> None:
+    """Name the failed critical checks and exit 1, when there are any."""
     if not report.passed:
         failed = ", ".join(r.check.id for r in report.failed_critical)
         err.print(f"[bold red]critical check(s) failed:[/] {failed}", highlight=False)
         raise typer.Exit(1)
+
+
+def _write_html(
+    dataset: Dataset, contract: Contract, options: ValidateOptions, output: Path
+) -> None:
+    """Validate, chart the contract's numeric columns on the same engine, write the page."""
+    from lakegate.report import column_charts, render_html
+
+    engine = create_engine(options.engine)
+    try:
+        with progress(f"validating {dataset.label}", dataset.size_bytes) as on_engine:
+            report = validate_dataset(
+                dataset, contract, options, engine=engine, on_engine=on_engine
+            )
+            charts = column_charts(engine, DATASET, list(contract.schema_.properties))
+    finally:
+        engine.close()
+    output.write_text(render_html(report, charts=charts), encoding="utf-8")
+    err.print(f"wrote {output}", highlight=False)
+    _exit_on_failure(report)
 
 
 def render_report(report: ValidationReport) -> Table:
