@@ -231,6 +231,20 @@ def test_expression_passes(engine, load):
     assert counts(result) == (True, 0, 0, 3, ())
 
 
+def test_a_row_the_expression_cannot_be_evaluated_for_fails_without_stopping(engine, load):
+    # make_date raises on month 13: that row fails; a NULL input still passes.
+    load(
+        {
+            "year": pa.array([2013, 2013, None, 2013], pa.int64()),
+            "month": pa.array([1, 13, 2, 2], pa.int64()),
+            "day": pa.array([1, 1, 2, 28], pa.int64()),
+        }
+    )
+    check = m.Expression(id="ex", expression="make_date(year, month, day) >= DATE '2013-01-01'")
+    result = result_of(engine, check)
+    assert counts(result) == (False, 1, 1, 4, ({"day": 1, "month": 13, "year": 2013},))
+
+
 @pytest.mark.parametrize(("mostly", "passed"), [(0.75, True), (0.8, False)])
 def test_expression_mostly(engine, load, mostly, passed):
     load({"a": pa.array([1, 2, 3, -1], pa.int64())})

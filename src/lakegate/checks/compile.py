@@ -397,7 +397,15 @@ def parse_condition(sql: str, scope: Scope, check_id: str, what: str = "expressi
 
 def _compile_expression(check: m.Expression, scope: Scope) -> Compiled:
     condition = parse_condition(check.expression, scope, check.id)
-    failure = exp.Not(this=exp.Coalesce(this=exp.paren(condition), expressions=[exp.true()]))
+    failure: exp.Expr = exp.Not(
+        this=exp.Coalesce(this=exp.paren(condition), expressions=[exp.true()])
+    )
+    if scope.dialect == "duckdb":
+        # A row the expression cannot be evaluated for (make_date(2013, 13, 1) raises)
+        # fails, instead of the error stopping the whole validation: TRY gives NULL on
+        # an error only, since the check inside is never NULL. (One TRY around it all:
+        # DuckDB would hoist a subexpression shared by two TRYs out of them.)
+        failure = exp.Coalesce(this=exp.Try(this=failure), expressions=[exp.true()])
     columns = sorted({c.name for c in condition.find_all(exp.Column)})
     sample: exp.Expr = (
         exp.Struct(
@@ -417,7 +425,8 @@ def _compile_expression(check: m.Expression, scope: Scope) -> Compiled:
         exp.Count(this=exp.Star()),
         sample,
         check.mostly,
-        note="evaluated over all rows; a null result passes",
+        note="evaluated over all rows; a null result passes, a row it cannot be "
+        "evaluated for (an error) fails",
     )
 
 
