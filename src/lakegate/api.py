@@ -1,0 +1,76 @@
+"""lakegate's Python API for orchestrators: run a project's pipeline by name.
+
+What ``lakegate run`` does, callable from an Airflow, Prefect or Dagster task (the
+code ``lakegate generate`` writes calls :func:`run`). lakegate never schedules by
+itself; the orchestrator decides when, and retries per its own settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakegate.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from lakegate.runner import RunResult
+
+
+class RunFailed(DataError):
+    """A pipeline run failed; ``result`` holds its record and gate reports.
+
+    Attributes:
+        result: The run's :class:`~lakegate.runner.RunResult`.
+    """
+
+    def __init__(self, result: RunResult) -> None:
+        record = result.record
+        super().__init__(
+            f"pipeline {record.pipeline_name} run {record.run_id} failed in {record.stage}: "
+            f"{record.error_message}"
+        )
+        self.result = result
+        self.transient = result.transient
+
+
+def run(
+    pipeline: str,
+    *,
+    project: str | Path = ".",
+    run_date: str | dt.date | None = None,
+    full_refresh: bool = False,
+) -> RunResult:
+    """Run the pipeline named ``pipeline`` of the project at ``project`` once.
+
+    Args:
+        pipeline: The pipeline's name (``pipeline.name`` in its file), looked up in the
+            project's ``pipelines`` folder.
+        project: The project folder (holding ``lakegate.yaml``) or that file.
+        run_date: The logical date (``YYYY-MM-DD`` or a date; Airflow's ``{{ ds }}``):
+            fills ``{run_date}`` in source paths, so an orchestrator's backfill of a
+            date is a lakegate backfill of that date.
+        full_refresh: Ignore the watermark and reload everything.
+
+    Returns:
+        The run's result (``status`` success or partial).
+
+    Raises:
+        RunFailed: The run failed (``transient`` when a retry may succeed).
+        ConfigError: No such pipeline, or an invalid project or pipeline file.
+        LockHeldError: Another run of the pipeline holds its lock.
+    """
+    from lakegate.config.pipeline import project_pipelines
+    from lakegate.config.project import load_project
+    from lakegate.runner import RunOptions, run_pipeline
+
+    proj = load_project(project)
+    found = [p for p in project_pipelines(proj) if p.name == pipeline]
+    if not found:
+        names = ", ".join(sorted(p.name for p in project_pipelines(proj))) or "none"
+        raise ConfigError(f"{proj.root}: no pipeline named {pipeline!r} (pipelines: {names})")
+    date = dt.date.fromisoformat(run_date) if isinstance(run_date, str) else run_date
+    result = run_pipeline(proj, found[0], RunOptions(run_date=date, full_refresh=full_refresh))
+    if not result.ok:
+        raise RunFailed(result)
+    return result
