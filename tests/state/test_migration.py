@@ -54,3 +54,19 @@ def test_a_version_1_store_gains_the_new_column_and_keeps_its_runs(tmp_path: Pat
         ).scalar_one()
     engine.dispose()
     assert int(version) == SCHEMA_VERSION == 4
+
+
+def test_a_migration_skips_a_column_the_store_already_has(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # version 3 by number, but it has the version-4 column
+        METADATA.create_all(conn)
+        conn.execute(sa.text("INSERT INTO lakegate_meta VALUES ('schema_version', '3')"))
+    engine.dispose()
+    start = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    with StateStore(url) as state:
+        state.begin_run(RunStart("p", "r", start))
+        state.commit_run(
+            RunRecord(pipeline_name="p", run_id="r", started_at=start, quality_score=97.5)
+        )
+        assert state.runs("p")[0].quality_score == 97.5

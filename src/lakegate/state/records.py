@@ -297,11 +297,12 @@ def _jsonable(value: Any) -> Any:
 # -- tables -----------------------------------------------------------------------------
 
 SCHEMA_VERSION = 4  # in lakegate_meta; raise it with every change to the tables below
-# What each version adds to the one before, run on a store of that version (store.py).
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    2: ("ALTER TABLE lakegate_runs ADD COLUMN source_schema_changes TEXT",),
-    3: ("ALTER TABLE lakegate_runs ADD COLUMN keys_deleted_at_source BIGINT",),
-    4: ("ALTER TABLE lakegate_runs ADD COLUMN quality_score FLOAT",),
+# What each version adds to the one before: (table, column, SQL type) added to a store
+# of the version before (store.py; a column already there is left as it is).
+MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
+    2: (("lakegate_runs", "source_schema_changes", "TEXT"),),
+    3: (("lakegate_runs", "keys_deleted_at_source", "BIGINT"),),
+    4: (("lakegate_runs", "quality_score", "FLOAT"),),
 }
 
 

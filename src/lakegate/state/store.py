@@ -559,9 +559,16 @@ class StateStore:
             if stored is None:
                 conn.execute(META.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(stored) < SCHEMA_VERSION:  # an older lakegate's store: migrate it
+                quote = conn.dialect.identifier_preparer.quote
                 for step in range(int(stored) + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS.get(step, ()):
-                        conn.execute(sa.text(statement))
+                    for table, column, kind in MIGRATIONS.get(step, ()):
+                        present = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+                        if column not in present:
+                            conn.execute(
+                                sa.text(
+                                    f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {kind}"
+                                )
+                            )
                 conn.execute(
                     META.update()
                     .where(META.c.key == "schema_version")
