@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
@@ -46,7 +47,23 @@ def pipeline_schema_command(
 
 @handle_errors
 def run_command(
-    pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML file.")],
+    pipeline: Annotated[
+        Path | None, typer.Argument(help="The pipeline YAML file (or --all).", show_default=False)
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Run every pipeline of the project once, in dependency order."),
+    ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            "-s",
+            metavar="SEL",
+            help="With --all (implied): only NAME, NAME+ (and downstream), +NAME (and "
+            "upstream). Repeatable.",
+        ),
+    ] = None,
     run_date: Annotated[
         str | None,
         typer.Option(
@@ -82,11 +99,14 @@ def run_command(
     """Run a pipeline once: extract, transform, gate, load into Delta Lake, record.
 
     Failing rows go to the dead-letter table; a failing critical set-level check
-    stops the run before anything is written. Exit codes: 0 success, 1 the run
-    failed, 2 bad input.
+    stops the run before anything is written. With --all, every pipeline of the
+    project runs once, each after the pipelines whose tables it reads (see
+    lakegate graph); a failed pipeline skips those downstream of it. Exit codes:
+    0 success, 1 a run failed, 2 bad input.
     """
     from lakegate.config.pipeline import load_pipeline
     from lakegate.config.project import load_project
+    from lakegate.errors import UserInputError
     from lakegate.runner import RunOptions
 
     date = None
@@ -95,6 +115,19 @@ def run_command(
             date = dt.date.fromisoformat(run_date)
         except ValueError:
             raise typer.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)") from None
+    all_ = all_ or bool(select)
+    if pipeline is not None and all_:
+        raise UserInputError("give a PIPELINE file or --all (--select implies it), not both")
+    if pipeline is None and not all_:
+        raise UserInputError("give a PIPELINE file, or --all to run every pipeline of the project")
+    if pipeline is None:
+        if reconcile or accept_schema_change:
+            raise UserInputError(
+                "--reconcile and --accept-schema-change apply to one PIPELINE, not --all"
+            )
+        options = RunOptions(run_date=date, full_refresh=full_refresh, dry_run=dry_run)
+        run_all_and_report(load_project(project), select, options, format)
+        return
     loaded = load_pipeline(pipeline)
     proj = load_project(project if project is not None else _project_near(pipeline))
     options = RunOptions(
@@ -152,6 +185,88 @@ def run_and_report(
         err.print(f"[bold yellow]alert:[/] {record.error_message}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def run_all_and_report(
+    project: Any, select: list[str] | None, options: Any, format: OutputFormat
+) -> None:
+    """Run the project's pipelines in order with a line per pipeline on stderr, then
+    print a summary table (or JSON) of every pipeline.
+
+    Raises:
+        typer.Exit: With code 1 when a pipeline failed.
+    """
+    from lakegate.observe.logs import logs_json
+    from lakegate.project_run import PipelineOutcome, ProjectProgress, run_project
+
+    quiet = format is OutputFormat.json or logs_json()
+    live = err.status("") if err.is_terminal and not quiet else None
+
+    def started(name: str) -> None:
+        if live is not None:
+            live.update(f"{name}: starting")
+            live.start()
+
+    def step(name: str, step: str) -> None:
+        if live is not None:
+            live.update(f"{name}: {step}")
+
+    def finished(outcome: PipelineOutcome) -> None:
+        if live is not None:
+            live.stop()
+        if not quiet:
+            err.print(_outcome_line(outcome), highlight=False)
+
+    result = run_project(
+        project,
+        select,
+        options,
+        progress=ProjectProgress(started=started, step=step, finished=finished),
+    )
+    if format is OutputFormat.json:
+        typer.echo(dump_json(to_jsonable(result.to_dict())))
+    else:
+        out.print(render_project_run(result, dry_run=options.dry_run))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+_STATUS_STYLE = {"ran": "green", "failed": "red", "skipped": "yellow"}
+
+
+def _outcome_line(outcome: Any) -> str:
+    style = _STATUS_STYLE[outcome.status]
+    line = f"[{style}]{outcome.status}[/] {outcome.name}"
+    if outcome.result is not None:
+        r = outcome.result.record
+        line += (
+            f": {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected"
+            f" in {r.duration_seconds or 0:.1f} s"
+        )
+    if outcome.reason:
+        line += f" - {escape(outcome.reason)}"
+    return line
+
+
+def render_project_run(result: Any, *, dry_run: bool = False) -> Table:
+    """A summary of a project run: one row per pipeline, in run order."""
+    title = f"project run {'(dry run) ' if dry_run else ''}" + (
+        "[green]success[/]" if result.ok else "[red]failed[/]"
+    )
+    table = Table(title=title)
+    for column in ("pipeline", "status", "loaded", "rejected", "seconds", "reason"):
+        table.add_column(column, overflow="fold")
+    for o in result.outcomes:
+        r = o.result.record if o.result is not None else None
+        table.add_row(
+            o.name,
+            f"[{_STATUS_STYLE[o.status]}]{o.status}[/]",
+            f"{r.rows_loaded:,}" if r else "",
+            f"{r.rows_rejected:,}" if r else "",
+            f"{r.duration_seconds:.1f}" if r and r.duration_seconds is not None else "",
+            escape((o.reason or "")[:200]),
+        )
+    return table
 
 
 def _project_near(pipeline: Path) -> Path | None:
