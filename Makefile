@@ -1,6 +1,7 @@
 # lakegate: every target creates or reuses .venv and installs what it needs,
 # so each works on a fresh machine with only Python 3.11+ and make.
 PYTHON ?= python3
+COMMA := ,
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := examples/flights
@@ -61,16 +62,33 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -n 2 --ignore=tests/peers
 
-# Peer tools are heavy and pin their own dependencies: they get their own virtualenv.
+# Peer tools are heavy and pin their own dependencies: each group gets its own virtualenv.
+# $(call peer-venv,DIR,PIP ARGUMENTS): create DIR and install into it.
+define peer-venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet $(2)
+	@touch $(1)/.installed
+endef
+
 PEERS := .venv-peers
 $(PEERS)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(PEERS)/bin/python -m pip install --quiet -e ".[dev,peers]"
-	@touch $@
+	$(call peer-venv,$(PEERS),-e ".[dev,peers]")
 
-test-peers: $(PEERS)/.installed
-	$(PEERS)/bin/python -m pytest -q tests/peers
+# The orchestrators run the code `lakegate generate` writes: Dagster and Prefect share a
+# virtualenv; Airflow (heavy, its own pins) has its own.
+ORCH := .venv-orchestrators
+$(ORCH)/.installed: pyproject.toml
+	$(call peer-venv,$(ORCH),-e ".[dev,orchestrators]")
+
+AIRFLOW := .venv-airflow
+$(AIRFLOW)/.installed: pyproject.toml
+	$(call peer-venv,$(AIRFLOW),"apache-airflow>=3.3$(COMMA)<4" -e ".[dev]")
+
+test-peers: $(PEERS)/.installed $(ORCH)/.installed $(AIRFLOW)/.installed
+	$(PEERS)/bin/python -m pytest -q tests/peers --ignore=tests/peers/orchestrators --ignore=tests/peers/airflow
+	$(ORCH)/bin/python -m pytest -q tests/peers/orchestrators
+	$(AIRFLOW)/bin/python -m pytest -q tests/peers/airflow
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests examples bench
@@ -87,4 +105,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/extract_bench.py  # needs the local PostgreSQL server
 
 clean:
-	rm -rf $(VENV) $(PEERS) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(ORCH) $(AIRFLOW) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache

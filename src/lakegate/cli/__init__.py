@@ -15,7 +15,10 @@ from lakegate.cli import (
     contract,
     contract_exchange,
     dlq,
+    generate,
+    graph,
     init,
+    new,
     profile,
     run,
     serve,
@@ -52,6 +55,9 @@ app.command("serve")(serve.serve_command)
 app.command("metrics")(serve.metrics_command)
 contract.app.command("export")(contract_exchange.export_command)
 contract.app.command("import")(contract_exchange.import_command)
+app.command("graph")(graph.graph_command)
+app.add_typer(new.app, name="new")
+app.command("generate")(generate.generate_command)
 
 
 def _version(value: bool) -> None:
