@@ -19,16 +19,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import adbc_driver_postgresql.dbapi as pg
 import duckdb
+from sqlglot import exp
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/lakegate_demo"
 PROJECT = Path(__file__).resolve().parent.parent
-COLUMNS = """
+CREATE_TABLE = """CREATE TABLE flights (
     id bigint PRIMARY KEY, year integer, month integer, day integer, dep_time integer,
     sched_dep_time integer, dep_delay integer, arr_time integer, sched_arr_time integer,
     arr_delay integer, carrier text, flight integer, tailnum text, origin text, dest text,
     air_time integer, distance integer, hour integer, minute integer,
     time_hour timestamptz, updated_at timestamptz NOT NULL
-"""
+)"""
 ROWS_SQL = """
 SELECT row_number() OVER (ORDER BY time_hour, carrier, flight, origin)::BIGINT AS id,
        year::INT AS year, month::INT AS month, day::INT AS day, dep_time::INT AS dep_time,
@@ -50,8 +51,8 @@ def create_database(url: str) -> None:
     with pg.connect(admin, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = $1", (name,))
         if cur.fetchone() is None:
-            quoted = '"' + name.replace('"', '""') + '"'
-            cur.execute(f"CREATE DATABASE {quoted}")
+            create = exp.Create(kind="DATABASE", this=exp.to_identifier(name, quoted=True))
+            cur.execute(create.sql(dialect="postgres"))
 
 
 def seed(url: str) -> int:
@@ -65,7 +66,7 @@ def seed(url: str) -> int:
     create_database(url)
     with pg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS flights")
-        cur.execute(f"CREATE TABLE flights ({COLUMNS})")
+        cur.execute(CREATE_TABLE)
         cur.adbc_ingest("flights", rows, mode="append")
         cur.execute("CREATE INDEX flights_updated_at ON flights (updated_at)")
         conn.commit()
