@@ -73,13 +73,13 @@ endef
 
 PEERS := .venv-peers
 $(PEERS)/.installed: pyproject.toml
-	$(call peer-venv,$(PEERS),-e ".[dev,peers]")
+	$(call peer-venv,$(PEERS),-e ".[dev$(COMMA)peers]")
 
 # The orchestrators run the code `lakegate generate` writes: Dagster and Prefect share a
 # virtualenv; Airflow (heavy, its own pins) has its own.
 ORCH := .venv-orchestrators
 $(ORCH)/.installed: pyproject.toml
-	$(call peer-venv,$(ORCH),-e ".[dev,orchestrators]")
+	$(call peer-venv,$(ORCH),-e ".[dev$(COMMA)orchestrators]")
 
 AIRFLOW := .venv-airflow
 $(AIRFLOW)/.installed: pyproject.toml
