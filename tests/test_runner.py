@@ -381,6 +381,26 @@ def test_retry_runs_again_after_a_transient_failure(project, monkeypatch) -> Non
     assert not result.ok and "permanent" in result.record.error_message
 
 
+def test_an_orchestrator_run_leaves_retries_to_the_orchestrator(project, monkeypatch) -> None:
+    """retries=False (what generated orchestrator code passes): one attempt, and the
+    failure says it is transient so the orchestrator's retry policy can act on it."""
+    from lakegate.sinks import LoadError
+    from lakegate.sinks.delta import DeltaSink
+
+    root, write = project
+    calls: list[int] = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        raise LoadError("concurrent commit", transient=True)
+
+    monkeypatch.setattr(DeltaSink, "write", flaky)
+    extra = "error_handling: {strategy: retry, max_retries: 2, retry_delay_seconds: 0}\n"
+    path = write(pipeline_yaml(extra=extra))
+    result = run_pipeline(load_project(root), load_pipeline(path), RunOptions(retries=False))
+    assert not result.ok and result.transient and len(calls) == 1
+
+
 def test_new_files_mode_loads_each_file_once(project) -> None:
     root, write = project
     path = write(

@@ -40,6 +40,7 @@ def run(
     project: str | Path = ".",
     run_date: str | dt.date | None = None,
     full_refresh: bool = False,
+    retries: bool = True,
 ) -> RunResult:
     """Run the pipeline named ``pipeline`` of the project at ``project`` once.
 
@@ -51,6 +52,10 @@ def run(
             fills ``{run_date}`` in source paths, so an orchestrator's backfill of a
             date is a lakegate backfill of that date.
         full_refresh: Ignore the watermark and reload everything.
+        retries: Retry transient failures as the pipeline's ``error_handling`` says. The
+            code ``lakegate generate`` writes passes False: the orchestrator retries
+            (``RunFailed.transient`` tells it whether to), so a failure is not retried
+            inside each of its attempts too.
 
     Returns:
         The run's result (``status`` success or partial).
@@ -70,7 +75,8 @@ def run(
         names = ", ".join(sorted(p.name for p in project_pipelines(proj))) or "none"
         raise ConfigError(f"{proj.root}: no pipeline named {pipeline!r} (pipelines: {names})")
     date = dt.date.fromisoformat(run_date) if isinstance(run_date, str) else run_date
-    result = run_pipeline(proj, found[0], RunOptions(run_date=date, full_refresh=full_refresh))
+    options = RunOptions(run_date=date, full_refresh=full_refresh, retries=retries)
+    result = run_pipeline(proj, found[0], options)
     if not result.ok:
         raise RunFailed(result)
     return result

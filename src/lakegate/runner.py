@@ -103,6 +103,8 @@ class RunOptions:
             :class:`Replay`).
         reconcile: Reconcile hard deletes on this run even when
             ``extract.source.reconcile.every_runs`` says it is not due.
+        retries: Retry transient failures as ``error_handling`` says; False when the
+            caller retries (an orchestrator), so a failure is not retried twice over.
         accept_schema_change: Load even when the source's columns changed in a breaking
             way since the last successful run (see :mod:`lakegate.contracts.drift`); the
             target's schema evolves and the new columns are registered.
@@ -115,6 +117,7 @@ class RunOptions:
     replay: Replay | None = None
     reconcile: bool = False
     accept_schema_change: bool = False
+    retries: bool = True
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ def run_pipeline(
 
     # error_handling.strategy "retry": transient failures (a lost commit race, a network
     # error) run again with exponential backoff; anything else fails at once.
-    retries = handling.max_retries if handling.strategy == "retry" else 0
+    retries = handling.max_retries if handling.strategy == "retry" and options.retries else 0
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(retries + 1),
         wait=tenacity.wait_exponential(
