@@ -1,0 +1,1 @@
+"""Spark advice from lake table statistics (placeholder until written)."""
