@@ -5,7 +5,7 @@ The entry point is :func:`analyze_paths`; ``lakegate analyze`` renders its repor
 """
 
 from lakegate.analyze.catalog import Catalog, LakeTable, load_table
-from lakegate.analyze.engine import Context, Report, analyze_paths, register, rules
+from lakegate.analyze.engine import Context, Report, analyze_paths, list_rules, register
 from lakegate.analyze.model import Finding, Rule, Severity
 
 __all__ = [
@@ -17,7 +17,7 @@ __all__ = [
     "Rule",
     "Severity",
     "analyze_paths",
+    "list_rules",
     "load_table",
     "register",
-    "rules",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from lakegate.analyze.catalog import Catalog
 from lakegate.analyze.model import Finding, Rule, Severity
@@ -62,7 +63,7 @@ def register(rule: Rule, *, dialects: Sequence[str] = ()) -> Callable[[Check], C
     return decorate
 
 
-def rules() -> list[Rule]:
+def list_rules() -> list[Rule]:
     """Every registered rule (the built-in ones loaded), by id."""
     _load_builtin()
     return [REGISTRY[k].rule for k in sorted(REGISTRY)] + [PARSE_ERROR]
@@ -89,6 +90,13 @@ class Context:
     @property
     def dialect(self) -> str:
         return self.statement.source.dialect
+
+    @cached_property
+    def scopes(self) -> list[Scope]:
+        """sqlglot's scopes of the statement (empty for DDL or when they cannot be built)."""
+        from lakegate.analyze.syntax import scopes
+
+        return scopes(self.tree)
 
     @cached_property
     def scans(self) -> list[TableScan]:
@@ -243,4 +251,7 @@ def _check(
 
 def _load_builtin() -> None:
     """Import the modules that register the built-in rules."""
-    from lakegate.analyze import rules, spark  # noqa: F401
+    import importlib
+
+    for module in ("lakegate.analyze.rules", "lakegate.analyze.spark"):
+        importlib.import_module(module)

@@ -57,35 +57,11 @@ class TableScan:
 def table_scans(statement: Statement, catalog: Catalog) -> list[TableScan]:
     """The lake-table reads of ``statement`` (an empty list when it reads none, or when
     sqlglot cannot build its scopes, e.g. for DDL)."""
-    tree = statement.tree.copy()
     lake: dict[int, LakeTable] = {}
-    tables: dict[str, dict[str, str]] = {}
-    schema: dict[str, object] = {LAKE_SCHEMA: tables}
-    for ref in tree.find_all(exp.Table):
-        if statement.source.pipeline_stage and ref.db != LAKE_SCHEMA:
-            continue  # in a stage, bare names are the batch and earlier stages
-        found = catalog.resolve(ref)
-        if found is None:
-            continue
-        lake[id(ref)] = found
-        # One schema depth for every lake table: qualify() needs a uniform mapping.
-        name = exp.to_identifier(found.name)
-        name.meta.update(ref.this.meta)  # keep the written name's position
-        ref.set("db", exp.to_identifier(LAKE_SCHEMA))
-        ref.set("this", name)
-        tables[found.name] = {c.name: _sql_type(c.type) for c in found.columns}
-    if not lake:
+    qualified = qualified_copy(statement, catalog, found=lake)
+    if qualified is None:
         return []
     try:
-        qualified = qualify(
-            tree,
-            schema=schema,
-            dialect=statement.source.dialect,
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-            expand_stars=False,
-            identify=False,
-        )
         scopes = traverse_scope(qualified)
     except (SqlglotError, KeyError, ValueError, AttributeError):
         return []
@@ -97,6 +73,53 @@ def table_scans(statement: Statement, catalog: Catalog) -> list[TableScan]:
                 continue
             scans.append(_scan(scope, alias, node, lake[id(node)]))
     return scans
+
+
+def qualified_copy(
+    statement: Statement,
+    catalog: Catalog,
+    *,
+    expand_stars: bool = False,
+    found: dict[int, LakeTable] | None = None,
+) -> exp.Expr | None:
+    """A copy of the statement with its columns qualified against the lake tables'
+    schemas (and ``*`` expanded with ``expand_stars``); None when it reads no lake
+    table or sqlglot cannot qualify it.
+
+    Args:
+        found: Filled with ``{id(table node in the copy): lake table}``.
+    """
+    tree = statement.tree.copy()
+    lake = found if found is not None else {}
+    tables: dict[str, dict[str, str]] = {}
+    schema: dict[str, object] = {LAKE_SCHEMA: tables}
+    for ref in tree.find_all(exp.Table):
+        if statement.source.pipeline_stage and ref.db != LAKE_SCHEMA:
+            continue  # in a stage, bare names are the batch and earlier stages
+        table = catalog.resolve(ref)
+        if table is None:
+            continue
+        lake[id(ref)] = table
+        # One schema depth for every lake table: qualify() needs a uniform mapping.
+        name = exp.to_identifier(table.name)
+        name.meta.update(ref.this.meta)  # keep the written name's position
+        ref.set("db", exp.to_identifier(LAKE_SCHEMA))
+        ref.set("this", name)
+        tables[table.name] = {c.name: _sql_type(c.type) for c in table.columns}
+    if not lake:
+        return None
+    try:
+        return qualify(
+            tree,
+            schema=schema,
+            dialect=statement.source.dialect,
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            expand_stars=expand_stars,
+            identify=False,
+        )
+    except (SqlglotError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def _scan(scope: Scope, alias: str, node: exp.Table, table: LakeTable) -> TableScan:

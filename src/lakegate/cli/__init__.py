@@ -12,6 +12,7 @@ import typer
 from lakegate import __version__
 from lakegate.cli import (
     alerts,
+    analyze,
     contract,
     contract_exchange,
     dlq,
@@ -58,6 +59,7 @@ contract.app.command("import")(contract_exchange.import_command)
 app.command("graph")(graph.graph_command)
 app.add_typer(new.app, name="new")
 app.command("generate")(generate.generate_command)
+app.command("analyze")(analyze.analyze_command)
 
 
 def _version(value: bool) -> None:
