@@ -54,7 +54,7 @@ def expand_stars(ctx: Context) -> exp.Expr | None:
     reads a table outside the lake)."""
     from lakegate.analyze.scans import qualified_copy
 
-    tree = qualified_copy(ctx.statement, ctx.catalog, expand_stars=True)
+    tree = qualified_copy(ctx.statement, ctx.catalog, expand_stars=True, as_written=True)
     if tree is None or any(isinstance(p, exp.Star) for p in _projections(tree)):
         return None
     return tree
@@ -169,27 +169,38 @@ def merge_scalar_passes(ctx: Context, selects: list[exp.Select]) -> exp.Expr | N
     outer = outer if isinstance(outer, exp.Select) else outer.parent
     if not isinstance(outer, exp.Select) or (outer.args.get("from_") or outer.args.get("from")):
         return None
+    # Conditions every pass shares stay in WHERE (so partitions are still pruned);
+    # the others move into the CASE of their own aggregate.
+    parts = [split_and(select.args["where"].this) for select in selects]
+    shared = [c for c in parts[0] if all(_holds(c, other) for other in parts[1:])]
     projections: list[exp.Expr] = []
-    for select in selects:
+    for select, conditions in zip(selects, parts, strict=True):
         subquery = select.parent
         holder = subquery.parent if isinstance(subquery, exp.Subquery) else None
         if holder is not outer and not (isinstance(holder, exp.Alias) and holder.parent is outer):
             return None
         if len(select.expressions) != 1 or select.args.get("group"):
             return None
-        condition = select.args["where"].this
         aggregate = select.expressions[0].unalias()
         if not isinstance(aggregate, exp.AggFunc):
             return None
+        own = [c for c in conditions if not _holds(c, shared)]
         name = holder.alias if isinstance(holder, exp.Alias) else select.expressions[0].alias
-        projection = _conditional(aggregate, condition)
+        projection = _conditional(aggregate, exp.and_(*own)) if own else aggregate.copy()
         projections.append(projection.as_(name) if name else projection)
     if len(projections) != len(outer.expressions):
         return None
     source = selects[0].args.get("from_") or selects[0].args.get("from")
     assert source is not None  # the rule only groups SELECTs with a FROM
     merged = exp.select(*projections).from_(source.this.copy())
+    if shared:
+        merged = merged.where(exp.and_(*(c.copy() for c in shared)), copy=False)
     return _replace(ctx, outer, merged)
+
+
+def _holds(condition: exp.Expr, conditions: list[exp.Expr]) -> bool:
+    """Whether ``condition`` is (structurally) one of ``conditions``."""
+    return any(condition == other for other in conditions)
 
 
 def _conditional(aggregate: exp.AggFunc, condition: exp.Expr) -> exp.Expr:

@@ -400,7 +400,8 @@ def not_in_nullable(ctx: Context) -> Iterator[Finding]:
 @register(CARTESIAN)
 def cartesian_join(ctx: Context) -> Iterator[Finding]:
     """A comma join with no WHERE conjunct linking the new table to the others, or a
-    JOIN with neither ON nor USING (explicit CROSS JOINs and UNNEST/LATERAL are meant)."""
+    JOIN with neither ON nor USING, or ON a constant (sqlglot reads Spark's bare JOIN
+    as ON TRUE). Explicit CROSS JOINs and UNNEST/LATERAL are meant."""
     for select in ctx.tree.find_all(exp.Select):
         source = select.args.get("from_") or select.args.get("from")
         joins = select.args.get("joins") or []
@@ -415,7 +416,7 @@ def cartesian_join(ctx: Context) -> Iterator[Finding]:
             kind = (join.kind or "").upper()
             if (
                 kind == "CROSS"
-                or join.args.get("on") is not None
+                or (join.args.get("on") is not None and not is_constant(join.args["on"]))
                 or join.args.get("using")
                 or isinstance(target, exp.Unnest | exp.Lateral)
                 or (isinstance(target, exp.Table) and not isinstance(target.this, exp.Identifier))

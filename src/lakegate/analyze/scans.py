@@ -20,6 +20,9 @@ from lakegate.analyze.catalog import Catalog, LakeTable
 from lakegate.analyze.sources import Statement
 from lakegate.transform import LAKE_SCHEMA
 
+# The meta key marking a table reference of the copy as a lake table.
+_LAKE_META = "lakegate_lake_table"
+
 
 @dataclass
 class TableScan:
@@ -81,6 +84,7 @@ def qualified_copy(
     *,
     expand_stars: bool = False,
     found: dict[int, LakeTable] | None = None,
+    as_written: bool = False,
 ) -> exp.Expr | None:
     """A copy of the statement with its columns qualified against the lake tables'
     schemas (and ``*`` expanded with ``expand_stars``); None when it reads no lake
@@ -88,38 +92,60 @@ def qualified_copy(
 
     Args:
         found: Filled with ``{id(table node in the copy): lake table}``.
+        as_written: Give the lake tables back the names the statement wrote (a rewrite
+            for the user); otherwise they are all ``lake.<name>``.
     """
     tree = statement.tree.copy()
     lake = found if found is not None else {}
     tables: dict[str, dict[str, str]] = {}
     schema: dict[str, object] = {LAKE_SCHEMA: tables}
+    written: list[tuple[exp.Table, exp.Expr | None, exp.Expr]] = []
     for ref in tree.find_all(exp.Table):
         if statement.source.pipeline_stage and ref.db != LAKE_SCHEMA:
             continue  # in a stage, bare names are the batch and earlier stages
         table = catalog.resolve(ref)
         if table is None:
             continue
-        lake[id(ref)] = table
+        ref.meta[_LAKE_META] = table.name
+        written.append((ref, ref.args.get("db"), ref.this))
         # One schema depth for every lake table: qualify() needs a uniform mapping.
         name = exp.to_identifier(table.name)
         name.meta.update(ref.this.meta)  # keep the written name's position
         ref.set("db", exp.to_identifier(LAKE_SCHEMA))
         ref.set("this", name)
         tables[table.name] = {c.name: _sql_type(c.type) for c in table.columns}
-    if not lake:
+    if not written:
         return None
-    try:
-        return qualify(
-            tree,
-            schema=schema,
-            dialect=statement.source.dialect,
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-            expand_stars=expand_stars,
-            identify=False,
-        )
-    except (SqlglotError, KeyError, ValueError, AttributeError):
+    pristine = tree.copy()
+    qualified = None
+    # A column the lake's schema lacks (a stale query) fails qualification against
+    # the schema; the tree qualified without it still shows which tables are read.
+    for known in (schema, None):
+        attempt = tree if known is not None else pristine
+        try:
+            qualified = qualify(
+                attempt,
+                schema=known,
+                dialect=statement.source.dialect,
+                validate_qualify_columns=False,
+                quote_identifiers=False,
+                expand_stars=expand_stars and known is not None,
+                identify=False,
+            )
+            break
+        except (SqlglotError, KeyError, ValueError, AttributeError):
+            continue
+    if qualified is None:
         return None
+    for ref in qualified.find_all(exp.Table):
+        if _LAKE_META in ref.meta:
+            lake[id(ref)] = catalog.table(ref.meta[_LAKE_META])
+    if as_written:
+        for table_ref, db, written_name in written:
+            if table_ref.root() is qualified:
+                table_ref.set("db", db)
+                table_ref.set("this", written_name)
+    return qualified
 
 
 def _scan(scope: Scope, alias: str, node: exp.Table, table: LakeTable) -> TableScan:

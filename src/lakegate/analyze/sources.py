@@ -192,6 +192,16 @@ def _read(path: Path) -> str:
         raise UserInputError(f"{path}: cannot read: {exc}") from None
 
 
+def _display(path: Path) -> Path:
+    """``path`` relative to the working directory when it is under it (as users type
+    paths and read reports), else absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd())
+    except ValueError:
+        return resolved
+
+
 def _first_token(node: exp.Expr) -> tuple[int, int] | None:
     """The ``(line, column)`` of the earliest token under ``node`` that sqlglot kept."""
     best: tuple[int, int, int] | None = None
@@ -230,10 +240,10 @@ def _pipeline_sources(
         origin = f"stage {stage.name!r} of {file}"
         sql = stage.sql
         if sql.strip().lower().endswith(".sql") and "\n" not in sql:
-            target = (file.parent / sql.strip()).resolve()
-            if target in seen:
+            target = _display(pipeline.resolve(sql.strip()))
+            if target.resolve() in seen:
                 continue
-            seen.add(target)
+            seen.add(target.resolve())
             yield SqlSource(
                 target, _read(target), stage_dialect, origin=origin, pipeline_stage=True
             )

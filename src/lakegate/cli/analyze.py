@@ -205,7 +205,7 @@ def _print_report(report: Report, recommend: bool) -> None:
                 out.print(Syntax(f.rewrite, "sql", theme="ansi_dark", word_wrap=True))
     counts = report.counts()
     out.print(
-        f"{len(report.findings)} findings ({counts['error']} errors, {counts['warning']} "
+        f"{_plural(len(report.findings), 'finding')} ({counts['error']} errors, {counts['warning']} "
         f"warnings, {counts['info']} info) in {report.statements} statements of "
         f"{report.sources} sources, {report.seconds:.2f} s",
         highlight=False,
@@ -229,3 +229,7 @@ def _print_rules(format: AnalyzeFormat) -> None:
     for r in rules:
         table.add_row(r.id, r.name, r.severity.value, r.summary, r.fix, r.impact)
     out.print(table)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

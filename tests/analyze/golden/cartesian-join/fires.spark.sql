@@ -1,0 +1,4 @@
+SELECT f.flight, w.temp
+FROM flights AS f
+JOIN weather AS w
+WHERE f.month = 9;

@@ -1,0 +1,3 @@
+SELECT flight
+FROM flights
+WHERE month = 11 AND dep_time = NULL;

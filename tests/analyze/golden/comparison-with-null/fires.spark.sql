@@ -1,0 +1,3 @@
+SELECT tailnum
+FROM planes
+WHERE speed <> NULL;

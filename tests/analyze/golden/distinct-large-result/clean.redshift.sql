@@ -1,0 +1,2 @@
+SELECT DISTINCT manufacturer
+FROM planes;

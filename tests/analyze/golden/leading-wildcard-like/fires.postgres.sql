@@ -1,0 +1,3 @@
+SELECT tailnum
+FROM planes
+WHERE model LIKE '_737%';

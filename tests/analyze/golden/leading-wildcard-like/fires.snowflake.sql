@@ -1,0 +1,3 @@
+SELECT name
+FROM airports
+WHERE name ILIKE '%intl%';

@@ -1,0 +1,3 @@
+SELECT
+  (SELECT COUNT(*) FROM flights WHERE month = 6 AND dep_delay > 15) AS late,
+  (SELECT COUNT(*) FROM flights WHERE month = 6 AND dep_delay <= 15) AS on_time;

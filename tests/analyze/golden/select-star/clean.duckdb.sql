@@ -1,0 +1,3 @@
+SELECT carrier, dep_delay
+FROM flights
+WHERE month = 7;

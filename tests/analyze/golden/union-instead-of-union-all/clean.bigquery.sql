@@ -1,0 +1,3 @@
+SELECT origin AS airport FROM flights WHERE month = 10
+UNION ALL
+SELECT dest AS airport FROM flights WHERE month = 10;

@@ -1,0 +1,3 @@
+SELECT flight, dep_delay - AVG(dep_delay) OVER () AS above_mean
+FROM flights
+WHERE month = 3;
