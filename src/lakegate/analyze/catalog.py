@@ -180,7 +180,9 @@ class LakeTable:
         """
         wanted = [c for c in columns if c not in self._profiles and self.column(c)]
         if wanted:
-            self._profiles.update(_profile(self, wanted))
+            from lakegate.analyze.measure import measure_columns
+
+            self._profiles.update(measure_columns(self, wanted))
         return {c: self._profiles[c] for c in columns if c in self._profiles}
 
 
@@ -365,77 +367,3 @@ def _type_width(delta_type: str) -> int:
     if delta_type.startswith("decimal"):
         return 16
     return 32
-
-
-def _profile(table: LakeTable, columns: Sequence[str]) -> dict[str, ColumnProfile]:
-    """Measure ``columns`` of ``table`` with DuckDB (see :meth:`LakeTable.profile`)."""
-    import duckdb
-
-    from lakegate.engines.duckdb import DuckDBEngine
-    from lakegate.sources.files import DeltaDataset
-
-    rows = table.rows
-    out: dict[str, ColumnProfile] = {}
-    partition_values = table.partitions()
-    engine = DuckDBEngine()
-    try:
-        engine.register("t", DeltaDataset(table.uri, label=table.name))
-        measured = [c for c in columns if c not in table.partition_columns]
-        if rows is None or measured:
-            selects: list[exp.Expr] = [exp.Count(this=exp.Star()).as_("n")]
-            for i, name in enumerate(measured):
-                col = exp.column(name, quoted=True)
-                selects.append(exp.func("approx_count_distinct", col).as_(f"d{i}"))
-                selects.append(
-                    exp.CountIf(this=exp.Is(this=col, expression=exp.null())).as_(f"z{i}")
-                )
-            first = engine.query(exp.select(*selects).from_("t"))[0]
-            rows = int(first[0])
-            for i, name in enumerate(measured):
-                top = _top_value(engine, name)
-                out[name] = ColumnProfile(
-                    name=name,
-                    distinct=int(first[1 + 2 * i]),
-                    nulls=int(first[2 + 2 * i]),
-                    top_value=top[0],
-                    top_rows=top[1],
-                    rows=rows,
-                )
-        for name in columns:
-            if name in table.partition_columns:
-                position = table.partition_columns.index(name)
-                counts: dict[Any, int] = {}
-                for key, files in partition_values.items():
-                    counts[key[position]] = counts.get(key[position], 0) + sum(
-                        f.rows or 0 for f in files
-                    )
-                non_null = {k: v for k, v in counts.items() if k is not None}
-                top_key = max(non_null, key=lambda k: non_null[k]) if non_null else None
-                out[name] = ColumnProfile(
-                    name=name,
-                    distinct=len(non_null),
-                    nulls=counts.get(None, 0),
-                    top_value=None if top_key is None else str(top_key),
-                    top_rows=non_null.get(top_key, 0) if top_key is not None else 0,
-                    rows=int(rows or 0),
-                )
-    except duckdb.Error as exc:
-        raise InputDataError(f"table {table.name!r}: cannot measure its columns: {exc}") from None
-    finally:
-        engine.close()
-    return out
-
-
-def _top_value(engine: Any, name: str) -> tuple[str | None, int]:
-    """The most frequent non-null value of column ``name`` of view ``t`` and its rows."""
-    col = exp.column(name, quoted=True)
-    query = (
-        exp.select(exp.cast(col, "VARCHAR").as_("v"), exp.Count(this=exp.Star()).as_("n"))
-        .from_("t")
-        .where(exp.Not(this=exp.Is(this=col, expression=exp.null())))
-        .group_by(col)
-        .order_by(exp.Ordered(this=exp.column("n"), desc=True))
-        .limit(1)
-    )
-    found = engine.query(query)
-    return (found[0][0], int(found[0][1])) if found else (None, 0)
