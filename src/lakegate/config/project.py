@@ -49,6 +49,11 @@ class Project(_Strict):
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     pipelines: str = Field(default="pipelines", description="Folder of pipeline YAML files.")
+    pricing: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of lakegate's pricing table (lakegate/analyze/pricing.yaml) "
+        "for `lakegate cost`, deep-merged over it: e.g. {snowflake: {edition: enterprise}}.",
+    )
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
 
