@@ -53,7 +53,7 @@ def test_profile_measures_distinct_values_nulls_and_the_top_value(catalog: Catal
 
 def test_unknown_names_and_stage_names(catalog: Catalog, lake: Path) -> None:
     assert catalog.get("orders") is None
-    with pytest.raises(InputDataError, match="no Delta table 'orders'.*airlines, airports"):
+    with pytest.raises(InputDataError, match=r"no Delta table 'orders'.*airlines, airports"):
         catalog.table("orders")
     assert Catalog(None).get("flights") is None
 
@@ -66,9 +66,7 @@ def test_awkward_partition_values_and_naive_timestamps(tmp_path: Path) -> None:
     data = pa.table(
         {
             "region": ["eu west", "us/east", "eu west", None],
-            "at": pa.array(
-                [dt.datetime(2024, m, 1, 12) for m in (1, 1, 2, 3)], pa.timestamp("us")
-            ),
+            "at": pa.array([dt.datetime(2024, m, 1, 12) for m in (1, 1, 2, 3)], pa.timestamp("us")),
             "n": [1, 2, 3, 4],
         }
     )

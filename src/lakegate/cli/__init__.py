@@ -11,10 +11,12 @@ import typer
 
 from lakegate import __version__
 from lakegate.cli import (
+    advise,
     alerts,
     analyze,
     contract,
     contract_exchange,
+    cost,
     dlq,
     generate,
     graph,
@@ -60,6 +62,8 @@ app.command("graph")(graph.graph_command)
 app.add_typer(new.app, name="new")
 app.command("generate")(generate.generate_command)
 app.command("analyze")(analyze.analyze_command)
+app.add_typer(advise.app, name="advise")
+app.add_typer(cost.app, name="cost")
 
 
 def _version(value: bool) -> None:
