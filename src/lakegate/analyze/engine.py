@@ -17,10 +17,11 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from lakegate.analyze.catalog import Catalog
+from lakegate.analyze.catalog import Catalog, LakeTable
 from lakegate.analyze.model import Finding, Rule, Severity
 from lakegate.analyze.scans import TableScan, table_scans
 from lakegate.analyze.sources import Statement, collect_sources, parse_source
+from lakegate.transform import LAKE_SCHEMA
 
 PARSE_ERROR = Rule(
     id="LG000",
@@ -102,6 +103,12 @@ class Context:
     def scans(self) -> list[TableScan]:
         """The statement's reads of lake tables (see :func:`table_scans`)."""
         return table_scans(self.statement, self.catalog)
+
+    def lake_table(self, ref: exp.Table) -> LakeTable | None:
+        """The lake table ``ref`` names (in a pipeline stage, only ``lake.<table>``)."""
+        if self.statement.source.pipeline_stage and ref.db != LAKE_SCHEMA:
+            return None
+        return self.catalog.resolve(ref)
 
     def sql(self, tree: exp.Expr) -> str:
         """``tree`` as SQL in the statement's dialect, pretty-printed."""
