@@ -57,6 +57,12 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	$(BIN)/lakegate status --project $(PROJECT)
 	$(BIN)/lakegate alerts export --project $(PROJECT) --output $(PROJECT)/alerts.yml
 	@echo "metrics: $(PROJECT)/.lakegate/metrics.prom, lineage: $(PROJECT)/.lakegate/lineage.jsonl, alert rules: $(PROJECT)/alerts.yml"
+	@echo "== 5. analyze SQL over the lake: anti-patterns with rewrites, Spark advice, cost before running, storage report"
+	$(BIN)/lakegate analyze $(DEMO)/queries --project $(PROJECT) --recommend --fail-on never
+	$(BIN)/lakegate analyze $(DEMO)/queries/monthly_delays.sql --project $(PROJECT) --dialect spark --fail-on never
+	$(BIN)/lakegate cost estimate $(DEMO)/queries --project $(PROJECT) --platform bigquery --platform snowflake
+	$(BIN)/lakegate advise partitioning flights --project $(PROJECT) --sql $(DEMO)/queries
+	$(BIN)/lakegate cost report --project $(PROJECT)
 	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
 test: $(VENV)/.installed-dev
@@ -103,6 +109,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/extract_bench.py  # needs the local PostgreSQL server
+	$(BIN)/python bench/analyze_bench.py  # lakegate analyze vs sqlfluff lint, 1,000 SQL files
 
 clean:
 	rm -rf $(VENV) $(PEERS) $(ORCH) $(AIRFLOW) build $(DEMO)/data $(DEMO)/out bench/data bench/out .pytest_cache .mypy_cache .ruff_cache

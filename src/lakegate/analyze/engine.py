@@ -111,8 +111,9 @@ class Context:
         return self.catalog.resolve(ref)
 
     def sql(self, tree: exp.Expr) -> str:
-        """``tree`` as SQL in the statement's dialect, pretty-printed."""
-        return tree.sql(dialect=self.dialect, pretty=True)
+        """``tree`` as SQL in the statement's dialect, pretty-printed, without the
+        comments (a file's header comment would repeat in every rewrite)."""
+        return tree.sql(dialect=self.dialect, pretty=True, comments=False)
 
     def finding(
         self,

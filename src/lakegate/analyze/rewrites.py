@@ -57,6 +57,34 @@ def expand_stars(ctx: Context) -> exp.Expr | None:
     tree = qualified_copy(ctx.statement, ctx.catalog, expand_stars=True, as_written=True)
     if tree is None or any(isinstance(p, exp.Star) for p in _projections(tree)):
         return None
+    return tidy(tree)
+
+
+def tidy(tree: exp.Expr) -> exp.Expr:
+    """Undo the noise qualification adds: ``x AS x`` aliases, a table aliased as itself,
+    and column qualifiers in a SELECT that reads a single table."""
+    for table in list(tree.find_all(exp.Table)):
+        if table.alias and table.alias == table.name:
+            table.set("alias", None)
+    for select in tree.find_all(exp.Select):
+        source = select.args.get("from_") or select.args.get("from")
+        for projection in select.expressions:
+            if (
+                isinstance(projection, exp.Alias)
+                and isinstance(projection.this, exp.Column)
+                and projection.alias == projection.this.name
+            ):
+                projection.replace(projection.this)
+        if (
+            source is not None
+            and not select.args.get("joins")
+            and isinstance(source.this, exp.Table)
+        ):
+            own = source.this.alias_or_name
+            for column in select.find_all(exp.Column):
+                # Only the table's own qualifier: an outer one is a correlation.
+                if column.table == own and column.find_ancestor(exp.Select) is select:
+                    column.set("table", None)
     return tree
 
 
@@ -82,7 +110,7 @@ def unnest_correlated(ctx: Context) -> exp.Expr | None:
 
     if any(s.is_correlated_subquery for s in scopes(tree)):
         return None
-    return tree
+    return tidy(tree)
 
 
 def without_order(ctx: Context, query: exp.Expr) -> exp.Expr:

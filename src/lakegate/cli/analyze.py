@@ -205,9 +205,10 @@ def _print_report(report: Report, recommend: bool) -> None:
                 out.print(Syntax(f.rewrite, "sql", theme="ansi_dark", word_wrap=True))
     counts = report.counts()
     out.print(
-        f"{_plural(len(report.findings), 'finding')} ({counts['error']} errors, {counts['warning']} "
-        f"warnings, {counts['info']} info) in {report.statements} statements of "
-        f"{report.sources} sources, {report.seconds:.2f} s",
+        f"{_plural(len(report.findings), 'finding')} ({_plural(counts['error'], 'error')}, "
+        f"{_plural(counts['warning'], 'warning')}, {counts['info']} info) in "
+        f"{_plural(report.statements, 'statement')} of {_plural(report.sources, 'source')}, "
+        f"{report.seconds:.2f} s",
         highlight=False,
     )
 
