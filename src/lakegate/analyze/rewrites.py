@@ -16,7 +16,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.simplify import simplify
 from sqlglot.optimizer.unnest_subqueries import unnest_subqueries
 
-from lakegate.analyze.syntax import aggregate_aliases, has_aggregate, select_of, split_and
+from lakegate.analyze.syntax import aggregate_aliases, select_of, split_and, uses_aggregate
 
 if TYPE_CHECKING:
     from lakegate.analyze.engine import Context
@@ -288,10 +288,7 @@ def having_to_where(ctx: Context, select: exp.Select) -> exp.Expr:
     keep: list[exp.Expr] = []
     move: list[exp.Expr] = []
     for conjunct in split_and(target.args["having"].this):
-        uses_aggregate = has_aggregate(conjunct) or any(
-            c.name.lower() in aliases for c in conjunct.find_all(exp.Column)
-        )
-        (keep if uses_aggregate else move).append(conjunct)
+        (keep if uses_aggregate(conjunct, aliases) else move).append(conjunct)
     target.set("having", exp.Having(this=exp.and_(*keep)) if keep else None)
     for conjunct in move:
         target.where(conjunct.copy(), copy=False)

@@ -105,6 +105,14 @@ def aggregate_aliases(select: exp.Select) -> set[str]:
     }
 
 
+def uses_aggregate(condition: exp.Expr, aliases: set[str]) -> bool:
+    """Whether a HAVING ``condition`` needs the aggregation: an aggregate in it, or a
+    column named like one of ``aliases`` (see :func:`aggregate_aliases`)."""
+    return has_aggregate(condition) or any(
+        c.name.lower() in aliases for c in condition.find_all(exp.Column)
+    )
+
+
 def select_of(query: exp.Expr) -> exp.Select | None:
     """The SELECT of a subquery argument (``IN (SELECT ...)``), None for set operations."""
     while isinstance(query, exp.Subquery | exp.Paren):

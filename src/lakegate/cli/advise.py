@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
-from lakegate.cli.analyze import Dialect
+from lakegate.cli.analyze import DialectOption
 from lakegate.cli.common import FormatOption, OutputFormat, dump_json, err, handle_errors, out
 from lakegate.cli.run import ProjectOption
 
@@ -46,14 +46,7 @@ def partitioning_command(
             "Repeatable. Default: the project folder (its pipeline stages and .sql files).",
         ),
     ] = None,
-    dialect: Annotated[
-        Dialect | None,
-        typer.Option(
-            "--dialect",
-            "-d",
-            help="SQL dialect to parse with. Default: the project engine's.",
-        ),
-    ] = None,
+    dialect: DialectOption = None,
     project: ProjectOption = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:

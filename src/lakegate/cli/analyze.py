@@ -45,6 +45,20 @@ class FailOn(StrEnum):
     never = "never"
 
 
+DialectOption = Annotated[
+    Dialect | None,
+    typer.Option(
+        "--dialect",
+        "-d",
+        help="SQL dialect to parse with. Default: duckdb for .sql files, the project "
+        "engine's for pipeline stages.",
+    ),
+]
+SQL_PATHS_HELP = (
+    "SQL files, folders (searched for .sql and pipeline files) and pipeline YAML files "
+    "(their transform stages)."
+)
+
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -53,20 +67,11 @@ def analyze_command(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="SQL files, folders (searched for .sql and pipeline files) and pipeline "
-            "YAML files (their transform stages). Default: the project's pipelines folder.",
+            help=SQL_PATHS_HELP + " Default: the project's pipelines folder.",
             show_default=False,
         ),
     ] = None,
-    dialect: Annotated[
-        Dialect | None,
-        typer.Option(
-            "--dialect",
-            "-d",
-            help="SQL dialect to parse with. Default: duckdb for .sql files, the project "
-            "engine's for pipeline stages. spark adds advice from lake table statistics.",
-        ),
-    ] = None,
+    dialect: DialectOption = None,
     recommend: Annotated[
         bool,
         typer.Option("--recommend", help="Show the rewritten query where one can be produced."),

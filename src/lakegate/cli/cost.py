@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
-from lakegate.cli.analyze import Dialect
+from lakegate.cli.analyze import SQL_PATHS_HELP, DialectOption
 from lakegate.cli.common import (
     FormatOption,
     OutputFormat,
@@ -56,21 +56,9 @@ class Platform(StrEnum):
 def estimate_command(
     paths: Annotated[
         list[Path],
-        typer.Argument(
-            help="SQL files, folders (searched for .sql and pipeline files) and pipeline "
-            "YAML files (their transform stages).",
-            show_default=False,
-        ),
+        typer.Argument(help=SQL_PATHS_HELP, show_default=False),
     ],
-    dialect: Annotated[
-        Dialect | None,
-        typer.Option(
-            "--dialect",
-            "-d",
-            help="SQL dialect to parse with. Default: duckdb for .sql files, the project "
-            "engine's for pipeline stages.",
-        ),
-    ] = None,
+    dialect: DialectOption = None,
     platform: Annotated[
         list[Platform] | None,
         typer.Option("--platform", help="Price on this platform (repeatable). Default: all."),

@@ -28,10 +28,10 @@ from lakegate.analyze.syntax import (
     aggregate_aliases,
     comparisons,
     conjuncts,
-    has_aggregate,
     is_constant,
     select_of,
     split_and,
+    uses_aggregate,
     wrapped_column,
 )
 
@@ -125,9 +125,7 @@ def having_without_aggregate(ctx: Context) -> Iterator[Finding]:
             continue
         aliases = aggregate_aliases(select)
         for conjunct in split_and(having.this):
-            if has_aggregate(conjunct) or any(
-                c.name.lower() in aliases for c in conjunct.find_all(exp.Column)
-            ):
+            if uses_aggregate(conjunct, aliases):
                 continue
             yield ctx.finding(
                 HAVING_FILTER,
