@@ -91,7 +91,10 @@ def test_a_partition_filter_scans_only_that_month_and_the_projected_columns(
     assert scan.columns == ("carrier", "dep_delay", "month")
     size = march.stat().st_size
     assert abs(scan.bytes_scanned - size * share) <= 2
-    assert abs(scan.logical_bytes_scanned - size * logical_share) <= 2
+    # Logical bytes: the decoded Parquet bytes, or BigQuery's sizes by type when larger
+    # (carrier a string, 2 bytes + its length; dep_delay and month 8 bytes each).
+    typed = scan.rows_scanned * (2 + 8 + 8)
+    assert abs(scan.logical_bytes_scanned - max(size * logical_share, typed)) <= 2
     # The table-wide share is close to the March file's own chunks of those columns.
     own = footer_bytes([march])
     assert scan.bytes_scanned == pytest.approx(sum(own[c][0] for c in wanted), rel=0.1)
@@ -401,7 +404,12 @@ def test_the_cli_prints_json(tmp_path: Path, lake: Path) -> None:
     ]
     assert second["scans"][0]["files_scanned"] == 12
     assert data["bytes_scanned"] == first["bytes_scanned"] + second["bytes_scanned"]
-    assert data["totals"][0]["usd"] == pytest.approx(2 * 10 * MIB / TIB * 6.25)
+    bigquery = [s["costs"][0]["usd"] for s in data["statements"]]
+    assert data["totals"][0]["usd"] == pytest.approx(sum(bigquery))
+    assert bigquery[0] == pytest.approx(10 * MIB / TIB * 6.25)  # the 10 MiB minimum
+    # Every flights column at least 2 bytes a value (8 for its 15 numeric ones).
+    assert second["scans"][0]["logical_bytes_scanned"] >= 336_776 * 8 * 15
+    assert bigquery[1] > bigquery[0]
     assert data["pricing"]["as_of"] == "2025-06-01" and data["pricing"]["currency"] == "USD"
 
     table = lakegate("cost", "estimate", str(query), "--project", str(root))

@@ -329,8 +329,39 @@ def _estimate(
         rows_scanned=None if any(n is None for n in counts) else sum(n or 0 for n in counts),
         table_bytes=table.size_bytes,
         bytes_scanned=math.ceil(kept_bytes * compressed_share),
-        logical_bytes_scanned=math.ceil(kept_bytes * logical_share),
+        logical_bytes_scanned=max(
+            math.ceil(kept_bytes * logical_share),
+            _typed_bytes(table, columns, sum(n or 0 for n in counts)),
+        ),
     )
+
+
+# BigQuery's logical size per value by type (bytes): its on-demand billing basis. Strings
+# and binaries are 2 bytes plus their length, which only a scan knows: they count 2 here
+# and their decoded Parquet bytes come in through the footer-based estimate.
+_LOGICAL_WIDTH = {"boolean": 1, "date": 8, "timestamp": 8, "timestamp_ntz": 8}
+
+
+def _typed_bytes(table: LakeTable, columns: set[str], rows: int) -> int:
+    """A floor for the logical bytes of ``columns`` over ``rows`` rows: each value at its
+    type's width in BigQuery's data size table (8 for integers and floats, 16 for
+    decimals, 2 + length for strings, counted as 2)."""
+    total = 0
+    for name in columns:
+        found = table.column(name)
+        if found is None:
+            continue
+        kind = found.type
+        if kind in _LOGICAL_WIDTH:
+            width = _LOGICAL_WIDTH[kind]
+        elif kind in ("byte", "short", "integer", "long", "float", "double"):
+            width = 8
+        elif kind.startswith("decimal"):
+            width = 16
+        else:
+            width = 2
+        total += width * rows
+    return total
 
 
 def _projection_share(table: LakeTable, columns: set[str]) -> tuple[float, float]:
