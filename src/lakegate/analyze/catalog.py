@@ -219,6 +219,8 @@ class Catalog:
 
     def get(self, name: str) -> LakeTable | None:
         """The table called ``name`` (``flights`` or ``lake.flights``), or None."""
+        if self.lake_uri is None and not self.extra:
+            return None
         key = name.lower().removeprefix("lake.")
         if key not in self._loaded:
             self._loaded[key] = self._load(key)

@@ -95,6 +95,10 @@ def qualified_copy(
         as_written: Give the lake tables back the names the statement wrote (a rewrite
             for the user); otherwise they are all ``lake.<name>``.
     """
+    if not any(
+        _lake_reference(ref, statement, catalog) for ref in statement.tree.find_all(exp.Table)
+    ):
+        return None  # no lake table: nothing to qualify (and no copy to make)
     tree = statement.tree.copy()
     lake = found if found is not None else {}
     tables: dict[str, dict[str, str]] = {}
@@ -146,6 +150,13 @@ def qualified_copy(
                 table_ref.set("db", db)
                 table_ref.set("this", written_name)
     return qualified
+
+
+def _lake_reference(ref: exp.Table, statement: Statement, catalog: Catalog) -> bool:
+    """Whether ``ref`` names a lake table (in a pipeline stage, only ``lake.<table>``)."""
+    if statement.source.pipeline_stage and ref.db != LAKE_SCHEMA:
+        return False
+    return catalog.resolve(ref) is not None
 
 
 def _scan(scope: Scope, alias: str, node: exp.Table, table: LakeTable) -> TableScan:

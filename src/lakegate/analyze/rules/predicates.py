@@ -29,6 +29,7 @@ from lakegate.analyze.syntax import (
     comparisons,
     conjuncts,
     is_constant,
+    physical_sources,
     select_of,
     split_and,
     uses_aggregate,
@@ -39,16 +40,24 @@ from lakegate.analyze.syntax import (
 @register(NON_SARGABLE)
 def function_on_filtered_column(ctx: Context) -> Iterator[Finding]:
     """A comparison in WHERE or JOIN ... ON whose column side is wrapped in a function,
-    cast or arithmetic while the other side is a constant (or, in a join, a column)."""
-    partitions = {c.lower() for s in ctx.scans for c in s.table.partition_columns}
-    for select in ctx.tree.find_all(exp.Select):
+    cast or arithmetic while the other side is a constant (or, in a join, a column).
+    Only columns of stored tables count: a CTE's or a derived table's computed columns
+    have no statistics or indexes to lose."""
+    for select in ctx.find_all(exp.Select):
+        scope = ctx.scope_of.get(id(select))
+        if scope is None:
+            continue
+        stored = physical_sources(scope, pipeline_stage=ctx.statement.source.pipeline_stage)
+        everything_stored = len(stored) == len(scope.selected_sources)
         for condition, in_join in conjuncts(select):
             for comparison in comparisons(condition):
                 wrapped = wrapped_column(comparison, allow_column_other_side=in_join)
                 if wrapped is None:
                     continue
                 function, column = wrapped
-                pruning = column.name.lower() in partitions
+                if column.table not in stored and not (not column.table and everything_stored):
+                    continue
+                pruning = column.name.lower() in _partition_columns(ctx)
                 yield ctx.finding(
                     NON_SARGABLE,
                     function,
@@ -67,7 +76,7 @@ def function_on_filtered_column(ctx: Context) -> Iterator[Finding]:
 def not_in_nullable(ctx: Context) -> Iterator[Finding]:
     """``x NOT IN (SELECT col ...)`` where ``col`` may be NULL: not a literal, not
     declared NOT NULL in a lake table's schema, and not filtered with IS NOT NULL."""
-    for negation in ctx.tree.find_all(exp.Not):
+    for negation in ctx.find_all(exp.Not):
         inner = negation.this
         if not isinstance(inner, exp.In) or inner.args.get("query") is None:
             continue
@@ -86,7 +95,7 @@ def not_in_nullable(ctx: Context) -> Iterator[Finding]:
 @register(LEADING_WILDCARD)
 def leading_wildcard(ctx: Context) -> Iterator[Finding]:
     """LIKE / ILIKE whose pattern is a string literal starting with ``%`` or ``_``."""
-    for like in ctx.tree.find_all(exp.Like, exp.ILike):
+    for like in ctx.find_all(exp.Like, exp.ILike):
         pattern = like.expression
         if isinstance(pattern, exp.Escape):
             pattern = pattern.this
@@ -103,7 +112,7 @@ def leading_wildcard(ctx: Context) -> Iterator[Finding]:
 @register(NULL_COMPARISON)
 def null_comparison(ctx: Context) -> Iterator[Finding]:
     """``= NULL``, ``<> NULL`` and ``!= NULL`` (never true in SQL's three-valued logic)."""
-    for comparison in ctx.tree.find_all(exp.EQ, exp.NEQ):
+    for comparison in ctx.find_all(exp.EQ, exp.NEQ):
         if not any(isinstance(side, exp.Null) for side in (comparison.left, comparison.right)):
             continue
         if comparison.arg_key == "expressions" and not isinstance(comparison.parent, exp.Select):
@@ -119,7 +128,7 @@ def null_comparison(ctx: Context) -> Iterator[Finding]:
 @register(HAVING_FILTER)
 def having_without_aggregate(ctx: Context) -> Iterator[Finding]:
     """A HAVING conjunct with no aggregate function and no alias of one."""
-    for select in ctx.tree.find_all(exp.Select):
+    for select in ctx.find_all(exp.Select):
         having = select.args.get("having")
         if having is None or not select.args.get("group"):
             continue
@@ -138,7 +147,7 @@ def having_without_aggregate(ctx: Context) -> Iterator[Finding]:
 @register(COUNT_FOR_EXISTS)
 def count_for_existence(ctx: Context) -> Iterator[Finding]:
     """``(SELECT COUNT(*) ...) > 0`` / ``>= 1`` / ``<> 0`` / ``= 0`` (and mirrored)."""
-    for comparison in ctx.tree.find_all(exp.GT, exp.GTE, exp.NEQ, exp.EQ, exp.LT, exp.LTE):
+    for comparison in ctx.find_all(exp.GT, exp.GTE, exp.NEQ, exp.EQ, exp.LT, exp.LTE):
         fixed = count_to_exists(ctx, comparison, build=ctx.recommend)
         if fixed is False:
             continue
@@ -177,3 +186,8 @@ def _may_be_null(ctx: Context, query: exp.Select) -> bool:
         if column is not None and not column.nullable:
             return False
     return True
+
+
+def _partition_columns(ctx: Context) -> set[str]:
+    """Lower-case partition columns of the lake tables the statement reads."""
+    return {c.lower() for scan in ctx.scans for c in scan.table.partition_columns}

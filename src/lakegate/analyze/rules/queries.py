@@ -29,11 +29,13 @@ from lakegate.analyze.rules.definitions import (
     WINDOW_NO_PARTITION,
 )
 from lakegate.analyze.syntax import (
+    comparisons,
     conjuncts,
     has_aggregate,
     is_constant,
     physical_sources,
     prunes_on,
+    sides,
     split_and,
 )
 
@@ -121,7 +123,7 @@ def correlated_subquery(ctx: Context) -> Iterator[Finding]:
 def distinct_large(ctx: Context) -> Iterator[Finding]:
     """SELECT DISTINCT over a join (likely fan-out duplicates) or over a lake table of
     at least :data:`LARGE_TABLE_ROWS` rows."""
-    for select in ctx.tree.find_all(exp.Select):
+    for select in ctx.find_all(exp.Select):
         distinct = select.args.get("distinct")
         if distinct is None or distinct.args.get("on") is not None:
             continue
@@ -146,7 +148,7 @@ def order_without_limit(ctx: Context) -> Iterator[Finding]:
     """ORDER BY with no LIMIT/FETCH: in a subquery or CTE (where the order is not kept)
     or in a pipeline stage (a load keeps no order) a warning, at the top of a plain
     query advice (info)."""
-    for query in ctx.tree.find_all(exp.Select, exp.SetOperation):
+    for query in ctx.find_all(exp.Select, exp.SetOperation):
         order = query.args.get("order")
         if order is None or query.args.get("limit") or query.args.get("fetch"):
             continue
@@ -171,7 +173,7 @@ def repeated_scan(ctx: Context) -> Iterator[Finding]:
     """Two or more single-table aggregate SELECTs over the same table with the same
     GROUP BY, differing in WHERE, in one statement."""
     groups: dict[tuple[str, str], list[exp.Select]] = {}
-    for select in ctx.tree.find_all(exp.Select):
+    for select in ctx.find_all(exp.Select):
         source = select.args.get("from_") or select.args.get("from")
         if source is None or select.args.get("joins") or select.args.get("where") is None:
             continue
@@ -203,7 +205,7 @@ def cartesian_join(ctx: Context) -> Iterator[Finding]:
     """A comma join with no WHERE conjunct linking the new table to the others, or a
     JOIN with neither ON nor USING, or ON a constant (sqlglot reads Spark's bare JOIN
     as ON TRUE). Explicit CROSS JOINs and UNNEST/LATERAL are meant."""
-    for select in ctx.tree.find_all(exp.Select):
+    for select in ctx.find_all(exp.Select):
         source = select.args.get("from_") or select.args.get("from")
         joins = select.args.get("joins") or []
         if source is None or not joins:
@@ -241,7 +243,7 @@ def cartesian_join(ctx: Context) -> Iterator[Finding]:
 @register(UNION_DISTINCT)
 def union_distinct(ctx: Context) -> Iterator[Finding]:
     """Every UNION that is not UNION ALL (the rewrite keeps duplicates: check it)."""
-    for union in ctx.tree.find_all(exp.Union):
+    for union in ctx.find_all(exp.Union):
         if not union.args.get("distinct"):
             continue
         fixed = None
@@ -261,7 +263,7 @@ def union_distinct(ctx: Context) -> Iterator[Finding]:
 @register(OR_IN_JOIN)
 def or_in_join(ctx: Context) -> Iterator[Finding]:
     """A JOIN ... ON conjunct that is an OR whose branches reference columns."""
-    for join in ctx.tree.find_all(exp.Join):
+    for join in ctx.find_all(exp.Join):
         on = join.args.get("on")
         if on is None:
             continue
@@ -280,7 +282,7 @@ def or_in_join(ctx: Context) -> Iterator[Finding]:
 @register(WINDOW_NO_PARTITION)
 def window_without_partition(ctx: Context) -> Iterator[Finding]:
     """A window (OVER ...) with no PARTITION BY, over a query that reads a table."""
-    for window in ctx.tree.find_all(exp.Window):
+    for window in ctx.find_all(exp.Window):
         if window.args.get("partition_by") or isinstance(window.this, exp.Window):
             continue
         if window.args.get("alias") and window.args.get("this") is None:
@@ -304,10 +306,26 @@ def _from_tables(select: exp.Select) -> list[exp.Table]:
 
 
 def _links(condition: exp.Expr, name: str, others: set[str]) -> bool:
-    """Whether ``condition`` references the source ``name`` and one of ``others`` (or,
-    unqualified, two columns: the analyzer cannot tell whose they are)."""
-    columns = list(condition.find_all(exp.Column))
-    tables = {c.table for c in columns}
-    if "" in tables and len(columns) >= 2:
-        return True
-    return name in tables and bool(tables & others)
+    """Whether ``condition`` compares a column of the source ``name`` with a column of one
+    of ``others`` (unqualified columns on both sides count: the analyzer cannot tell
+    whose they are). Columns inside subqueries belong to other SELECTs and never link."""
+    for comparison in comparisons(condition):
+        subject, rest = sides(comparison)
+        left = _own_tables(subject)
+        right = set().union(*(_own_tables(o) for o in rest)) if rest else set()
+        if not left or not right:
+            continue
+        if ("" in left and right) or ("" in right and left):
+            return True
+        if (name in left and right & others) or (name in right and left & others):
+            return True
+    return False
+
+
+def _own_tables(node: exp.Expr) -> set[str]:
+    """Qualifiers of the columns in ``node`` outside subqueries ("" for unqualified)."""
+    return {
+        c.table
+        for c in node.find_all(exp.Column)
+        if c.find_ancestor(exp.Subquery, exp.Select) in (None, node.find_ancestor(exp.Select))
+    }
