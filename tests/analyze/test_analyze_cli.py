@@ -150,3 +150,13 @@ def test_list_rules() -> None:
     names = {r["name"] for r in rules}
     assert {"select-star", "not-in-nullable-subquery", "parse-error"} <= names
     assert all(r["fix"] and r["impact"] for r in rules)
+
+
+def test_parallel_jobs_find_the_same(lake: Path) -> None:
+    """--jobs 2 analyzes the sources in worker processes, with the lake rebuilt there."""
+    golden = Path(__file__).parent / "golden"
+    one = analyze_paths([golden], catalog=Catalog(str(lake)), recommend=True)
+    two = analyze_paths([golden], catalog=Catalog(str(lake)), recommend=True, jobs=2)
+    assert one.findings == two.findings
+    assert (one.sources, one.statements) == (two.sources, two.statements)
+    assert any(f.rule == "LG002" for f in two.findings)  # the workers saw the lake
