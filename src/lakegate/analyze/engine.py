@@ -294,12 +294,15 @@ def _analyze_parallel(
     progress: Callable[[int, int], None] | None,
 ) -> None:
     """Analyze ``sources`` in ``jobs`` processes, in chunks, into ``report``."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     size = max(1, min(50, len(sources) // (jobs * 4)))
     chunks = [list(sources[i : i + size]) for i in range(0, len(sources), size)]
     done = 0
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Spawned, not forked: deltalake's Rust runtime does not survive a fork.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
             pool.submit(
                 _analyze_chunk, chunk, catalog.lake_uri, catalog.extra, recommend, rule_ids
