@@ -64,7 +64,7 @@ def select_star(ctx: Context) -> Iterator[Finding]:
             yield ctx.finding(
                 SELECT_STAR,
                 star,
-                f"SELECT {star.sql(dialect=ctx.dialect)} reads every column of "
+                f"the projection {star.sql(dialect=ctx.dialect)} reads every column of "
                 f"{', '.join(tables[a] for a in read)}",
                 rewrite=expand_stars(ctx) if ctx.recommend else None,
             )
@@ -140,7 +140,7 @@ def distinct_large(ctx: Context) -> Iterator[Finding]:
             if joined
             else f"over {large[0].name} ({large[0].rows:,} rows)"
         )
-        yield ctx.finding(DISTINCT, distinct, f"SELECT DISTINCT {why}")
+        yield ctx.finding(DISTINCT, distinct, f"a DISTINCT {why}")
 
 
 @register(ORDER_NO_LIMIT)
