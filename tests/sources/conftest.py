@@ -85,7 +85,10 @@ def maria_url(flights_dir: Path) -> Iterator[str]:
     try:
         admin = pymysql.connect(host=host, user="root", autocommit=True, connect_timeout=3)
     except pymysql.err.OperationalError as exc:
-        pytest.fail(f"MariaDB is not reachable at {host}:3306 ({exc}); start it", pytrace=False)
+        pytest.fail(
+            f"MariaDB is not reachable at {host}:3306 ({exc}); start it with `make services`",
+            pytrace=False,
+        )
     name = f"lakegate_src_{secrets.token_hex(5)}"
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")

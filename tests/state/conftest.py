@@ -43,7 +43,7 @@ def _admin() -> tuple[psycopg.Connection, str]:
         return conn, user
     message = (
         f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} ({'; '.join(problems)}). "
-        f"Start the server, or set {SKIP_POSTGRES}=1 to skip the PostgreSQL state tests."
+        f"Start it with `make services`, or set {SKIP_POSTGRES}=1 to skip the PostgreSQL tests."
     )
     if os.environ.get(SKIP_POSTGRES) == "1":
         pytest.skip(message)

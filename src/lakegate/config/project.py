@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from lakegate.config.envvars import expand_document
 from lakegate.config.yamlfile import load_yaml, validate_model
@@ -56,6 +56,18 @@ class Project(_Strict):
     )
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_is_built(cls, value: str) -> str:
+        # Accepting an engine and running on another would be a silent lie: refuse it.
+        if value != "duckdb":
+            raise ValueError(
+                f"engine {value!r} is not available in this version of lakegate: only "
+                "'duckdb' runs pipelines today (the Spark engine is being built); "
+                "remove the key or set engine: duckdb"
+            )
+        return value
 
     @property
     def root(self) -> Path:

@@ -92,12 +92,12 @@ class DuckDBEngine:
         if dataset.format == "parquet":
             return con.read_parquet(files, union_by_name=len(files) > 1)
         if dataset.format == "json":
-            return con.read_json(files)  # type: ignore[arg-type]  # lists are accepted
+            return con.read_json(files)
         options = dataset.csv
         kwargs: dict[str, Any] = {"header": options.header, "na_values": list(options.null_values)}
         if options.delimiter is not None:
             kwargs["sep"] = options.delimiter
-        return con.read_csv(files, **kwargs)  # type: ignore[arg-type]
+        return con.read_csv(files, **kwargs)
 
     def _delta_relation(self, dataset: DeltaDataset) -> duckdb.DuckDBPyRelation:
         from deltalake import DeltaTable, QueryBuilder
