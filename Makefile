@@ -113,7 +113,7 @@ test: services
 	$(BIN)/python -m pytest -q -n 2 --ignore=tests/peers --ignore=tests/spark
 
 # Slow suites, each its own target (.ci/run calls them too).
-test-spark: services
+test-spark: spark-cluster
 	$(BIN)/python -m pytest -q tests/spark
 
 # Peer tools are heavy and pin their own dependencies: each group gets its own virtualenv.

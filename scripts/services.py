@@ -629,12 +629,22 @@ def spark_home() -> Path:
 
 def spark_cluster_up() -> None:
     require_java()
-    home = spark_home()
+    pyspark = spark_home()
     base = STATE / "spark-cluster"
-    classpath = f"{home / 'jars'}/*"
-    java = ["java", "-Xmx512m", "-cp", classpath]
-    env_home = {"SPARK_HOME": str(home)}
-    os.environ.update(env_home)
+    # The worker launches executors from $SPARK_HOME/jars only when $SPARK_HOME/RELEASE
+    # exists (a distribution); pyspark's folder has none, so give the daemons a home of
+    # their own that links pyspark's jars.
+    home = base / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "RELEASE").write_text(f"Spark from pyspark at {pyspark} (lakegate services)\n")
+    jars = home / "jars"
+    if jars.is_symlink() and jars.resolve() != (pyspark / "jars").resolve():
+        jars.unlink()
+    if not jars.exists():
+        jars.symlink_to(pyspark / "jars")
+    java = ["java", "-Xmx512m", "-cp", f"{jars}/*"]
+    os.environ["SPARK_HOME"] = str(home)
+    os.environ["SPARK_SCALA_VERSION"] = "2.13"  # else the launcher looks for a source build
     if not port_open(SPARK_MASTER_PORT):
         log(f"starting a Spark master on spark://{HOST}:{SPARK_MASTER_PORT}")
         spawn(
