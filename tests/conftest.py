@@ -57,6 +57,15 @@ def lakegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 from tests.state.conftest import postgres_url  # noqa: E402, F401
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="the engine the engine-parametrised suites run on (make test-spark: spark)",
+    )
+
+
 # With CI=true nothing may skip: a missing service, jar or tool is a failure there, not a
 # quietly smaller test run. Locally a skip must name the `make` target that fixes it.
 @pytest.hookimpl(hookwrapper=True)

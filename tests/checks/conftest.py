@@ -1,4 +1,9 @@
-"""Fixtures for the check-kind tests: a DuckDB engine and a loader for Parquet data."""
+"""Fixtures for the check-kind tests: an engine and a loader for Parquet data.
+
+The engine is DuckDB, or Spark with ``pytest --engine spark`` (``make test-spark`` runs the
+check-kind suite that way): one behaviour suite over every engine, as narwhals and ibis run
+theirs. A known gap is an explicit ``spark_gap`` marker naming the error, never a skip.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,24 @@ from lakegate.sources.files import resolve_input
 Load = Callable[..., str]
 
 
+@pytest.fixture(scope="session")
+def _spark_engine(request: pytest.FixtureRequest) -> Iterator[Engine | None]:
+    if request.config.getoption("engine") != "spark":
+        yield None
+        return
+    eng = create_engine("spark", master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
+    yield eng
+    eng.session.stop()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def engine() -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, _spark_engine: Engine | None) -> Iterator[Engine]:
+    if _spark_engine is not None:
+        # A per-test engine on the shared session: close() drops its views, not the session.
+        eng = create_engine("spark", session=_spark_engine.session)  # type: ignore[attr-defined]
+        yield eng
+        eng.close()
+        return
     eng = create_engine()
     yield eng
     eng.close()

@@ -10,6 +10,7 @@ from lakegate.registry import load_plugin
 # name -> "module:Class"; adding an engine adds one line here.
 ENGINES: dict[str, str] = {
     "duckdb": "lakegate.engines.duckdb:DuckDBEngine",
+    "spark": "lakegate.engines.spark:SparkEngine",
 }
 
 

@@ -1,0 +1,260 @@
+"""Apache Spark as a query engine, through pyspark, with Delta Lake on Spark.
+
+The checks and stages are sqlglot trees; this engine writes them in Spark SQL (sqlglot's
+``spark`` dialect) and runs them on a SparkSession: ``local[*]`` on one machine, or any
+cluster master (``spark://``, ``yarn``, ``k8s://``). Datasets become temporary views:
+Parquet, CSV and JSON lines through Spark's readers, Delta tables through delta-spark
+(``versionAsOf`` for time travel), Arrow streams through ``createDataFrame``.
+
+The session runs in UTC (``spark.sql.session.timeZone``) with ANSI mode on (Spark 4's
+default), so an expression DuckDB would answer differently fails instead of returning a
+different answer. Timestamps come back as timezone-aware UTC datetimes, as DuckDB's do.
+
+pyspark is imported only here (and in :mod:`lakegate.engines.spark_jars`, which only finds
+files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlglot import exp
+
+from lakegate.engines.spark_jars import session_jars
+from lakegate.errors import ConfigError, EngineError, InputDataError
+from lakegate.sources.files import ArrowDataset, Dataset, DeltaDataset
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+DEFAULT_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.showConsoleProgress": "false",
+    # DuckDB's default too: a Parquet timestamp without a zone is read as UTC wall time.
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+}
+
+
+class SparkEngine:
+    """A SparkSession that registers datasets as temporary views and runs sqlglot trees.
+
+    Args:
+        master: The Spark master URL: ``local[*]`` (default), ``local[2]``,
+            ``spark://host:7077``, ``yarn``, ``k8s://...``.
+        app_name: The application name shown by the cluster manager.
+        conf: Extra Spark configuration, passed through as given (strings).
+        jars: ``"auto"``: the project's resolved jars (``make services``) on a local
+            master, none on a cluster (it brings its own); a list of jar paths; or ``None``.
+        session: An existing SparkSession to use (not stopped by :meth:`close`).
+
+    Raises:
+        ConfigError: pyspark is not installed, or ``jars: auto`` finds no resolved jars
+            for a local master.
+    """
+
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(
+        self,
+        master: str = "local[*]",
+        *,
+        app_name: str = "lakegate",
+        conf: Mapping[str, str] | None = None,
+        jars: str | list[str] | None = "auto",
+        session: Any = None,
+        **_: Any,
+    ) -> None:
+        self._own = session is None
+        self.session = session if session is not None else _build(master, app_name, conf, jars)
+        self._views: set[str] = set()
+
+    # ------------------------------------------------------------------ datasets
+
+    def register(self, name: str, dataset: Dataset) -> None:
+        """Make ``dataset`` queryable as the temporary view ``name`` (see ``Engine``).
+
+        Raises:
+            InputDataError: Spark cannot read the dataset.
+            ConfigError: A CSV option Spark's reader cannot express (several null markers).
+        """
+        from pyspark.errors import PySparkException
+
+        try:
+            frame = self._frame(dataset)
+            frame.createOrReplaceTempView(_identifier(name))
+        except PySparkException as exc:
+            raise InputDataError(
+                f"{dataset.label or name}: cannot read: {_first_line(exc)}"
+            ) from None
+        self._views.add(name)
+
+    def _frame(self, dataset: Dataset) -> Any:
+        reader = self.session.read
+        if isinstance(dataset, DeltaDataset):
+            delta = reader.format("delta")
+            if dataset.version is not None:
+                delta = delta.option("versionAsOf", dataset.version)
+            return delta.load(dataset.path)
+        if isinstance(dataset, ArrowDataset):
+            return self.session.createDataFrame(dataset.reader.read_all())
+        paths = list(dataset.paths)
+        if dataset.format == "parquet":
+            return reader.option("mergeSchema", len(paths) > 1).parquet(*paths)
+        if dataset.format == "json":
+            return reader.json(paths)
+        options = dataset.csv
+        if len(options.null_values) > 1:
+            raise ConfigError(
+                f"{dataset.label}: Spark's CSV reader takes one null marker, not "
+                f"{list(options.null_values)}: pass one, or validate on the duckdb engine"
+            )
+        csv = reader.option("header", options.header).option("inferSchema", True)
+        if options.null_values:
+            csv = csv.option("nullValue", options.null_values[0])
+        if options.delimiter is not None:
+            csv = csv.option("sep", options.delimiter)
+        return csv.csv(paths)
+
+    def columns(self, name: str) -> dict[str, exp.DataType]:
+        """``{column: type}`` of a registered view (Spark types parsed by sqlglot)."""
+        schema = self.session.table(_identifier(name)).schema
+        return {
+            field.name: exp.DataType.build(field.dataType.simpleString(), dialect="spark", udt=True)
+            for field in schema.fields
+        }
+
+    # ------------------------------------------------------------------ queries
+
+    def query(self, expression: exp.Expr) -> list[tuple[Any, ...]]:
+        """Run one query and return its rows as tuples (see ``Engine``).
+
+        Raises:
+            InputDataError: A file of a registered dataset cannot be read.
+            EngineError: Spark refused or failed the query (the Spark SQL is in the message).
+        """
+        frame = self._sql(expression)
+        try:
+            rows = frame.collect()
+        except Exception as exc:
+            raise _error(exc, expression) from None
+        zoned = [
+            i for i, f in enumerate(frame.schema.fields) if f.dataType.typeName() == "timestamp"
+        ]
+        return [_row(tuple(r), zoned) for r in rows]
+
+    def execute(self, expression: exp.Expr) -> None:
+        """Run a statement that returns nothing (CREATE VIEW/TABLE, DROP).
+
+        Raises:
+            EngineError: Spark refused or failed the statement.
+        """
+        self._sql(expression)
+
+    def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
+        """The query's result as a ``pyarrow.RecordBatchReader``.
+
+        Spark's result is collected to the driver as Arrow (``DataFrame.toArrow``), then
+        re-batched: memory is bounded by the result's size, not streamed as on DuckDB.
+        """
+        import pyarrow as pa
+
+        frame = self._sql(expression)
+        try:
+            table = frame.toArrow()
+        except Exception as exc:
+            raise _error(exc, expression) from None
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(rows_per_batch))
+
+    def _sql(self, expression: exp.Expr) -> Any:
+        sql = expression.sql(dialect="spark")
+        try:
+            return self.session.sql(sql)
+        except Exception as exc:
+            raise _error(exc, expression) from None
+
+    def progress(self) -> float:
+        """Completed tasks of the active stages in percent, or -1 when nothing runs."""
+        tracker = self.session.sparkContext.statusTracker()
+        done = total = 0
+        for stage_id in tracker.getActiveStageIds():
+            info = tracker.getStageInfo(stage_id)
+            if info is not None:
+                done += info.numCompletedTasks
+                total += info.numTasks
+        return 100.0 * done / total if total else -1.0
+
+    def close(self) -> None:
+        """Drop the views this engine registered; stop the session when it made it."""
+        for name in self._views:
+            self.session.catalog.dropTempView(_identifier(name))
+        self._views.clear()
+        if self._own:
+            self.session.stop()
+
+
+def _build(
+    master: str, app_name: str, conf: Mapping[str, str] | None, jars: str | list[str] | None
+) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(
+            "engine spark needs pyspark and delta-spark: pip install 'lakegate[spark]'"
+        ) from None
+    builder = SparkSession.builder.master(master).appName(app_name)
+    settings = {**DEFAULT_CONF, **DELTA_CONF}
+    if master.startswith("local"):
+        settings.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
+    jar_paths = _jars(master, jars)
+    if jar_paths:
+        settings["spark.jars"] = ",".join(jar_paths)
+    settings.update({k: str(v) for k, v in (conf or {}).items()})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _jars(master: str, jars: str | list[str] | None) -> list[str]:
+    if jars is None:
+        return []
+    if isinstance(jars, list):
+        return [str(j) for j in jars]
+    if jars != "auto":
+        raise ConfigError(f"spark.jars must be 'auto', a list of paths or null, not {jars!r}")
+    if not master.startswith("local"):
+        return []  # a cluster brings its own Delta jars
+    return [str(p) for p in session_jars()]
+
+
+def _identifier(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="spark")
+
+
+def _row(values: tuple[Any, ...], zoned: list[int]) -> tuple[Any, ...]:
+    """pyspark returns TIMESTAMP values as naive local datetimes; make them aware UTC."""
+    if not zoned:
+        return values
+    out = list(values)
+    for i in zoned:
+        if isinstance(out[i], dt.datetime) and out[i].tzinfo is None:
+            out[i] = out[i].astimezone(dt.UTC)
+    return tuple(out)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _error(exc: BaseException, expression: exp.Expr) -> Exception:
+    message = _first_line(exc)
+    if "FileNotFound" in message or "PATH_NOT_FOUND" in message:
+        return InputDataError(f"cannot read the input: {message}")
+    sql = expression.sql(dialect="spark")
+    return EngineError(f"{message}\n  in Spark SQL: {sql[:2000]}")
