@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 DEMO   := examples/flights
 LOCKS  := requirements
 # pip install with the lock of a dependency set as constraints: $(call pip-locked,PY,LOCK,ARGS)
-pip-locked = $(1) -m pip install --quiet -c $(LOCKS)/$(2).lock $(3)
+pip-locked = $(1) -m pip install --quiet -c $(LOCKS)/$(2).txt $(3)
 
 .PHONY: demo test test-spark test-peers lint bench format clean help lock services services-status \
 	services-stop spark-cluster spark-cluster-stop
@@ -30,30 +30,30 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-dev: pyproject.toml $(LOCKS)/dev.lock | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(LOCKS)/dev.txt | $(BIN)/python
 	$(call pip-locked,$(BIN)/python,dev,-e ".[dev]")
 	@touch $@
 
 # pyspark (~490 MB) and delta-spark: only for the services check and the Spark tests.
-$(VENV)/.installed-spark: $(VENV)/.installed-dev $(LOCKS)/dev.lock
+$(VENV)/.installed-spark: $(VENV)/.installed-dev $(LOCKS)/dev.txt
 	$(call pip-locked,$(BIN)/python,dev,-e ".[dev$(COMMA)spark]")
 	@touch $@
 
-$(VENV)/.installed-bench: pyproject.toml $(LOCKS)/bench.lock | $(BIN)/python
+$(VENV)/.installed-bench: pyproject.toml $(LOCKS)/bench.txt | $(BIN)/python
 	$(call pip-locked,$(BIN)/python,bench,-e ".[dev$(COMMA)spark$(COMMA)bench]")
 	@touch $@
 
-# ---- locked versions (uv pip compile); commit requirements/*.lock with pyproject.toml
+# ---- locked versions (uv pip compile); commit requirements/*.txt with pyproject.toml
 UV_COMPILE = UV_NATIVE_TLS=1 $(BIN)/uv pip compile --quiet --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==0.13.10"
-	$(UV_COMPILE) pyproject.toml -o $(LOCKS)/runtime.lock
-	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka -o $(LOCKS)/dev.lock
-	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka --extra bench -o $(LOCKS)/bench.lock
-	$(UV_COMPILE) pyproject.toml --extra dev --extra peers -o $(LOCKS)/peers.lock
-	$(UV_COMPILE) pyproject.toml --extra dev --extra orchestrators -o $(LOCKS)/orchestrators.lock
-	$(UV_COMPILE) pyproject.toml $(LOCKS)/airflow.in --extra dev -o $(LOCKS)/airflow.lock
+	$(UV_COMPILE) pyproject.toml -o $(LOCKS)/runtime.txt
+	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka -o $(LOCKS)/dev.txt
+	$(UV_COMPILE) pyproject.toml --extra dev --extra spark --extra kafka --extra bench -o $(LOCKS)/bench.txt
+	$(UV_COMPILE) pyproject.toml --extra dev --extra peers -o $(LOCKS)/peers.txt
+	$(UV_COMPILE) pyproject.toml --extra dev --extra orchestrators -o $(LOCKS)/orchestrators.txt
+	$(UV_COMPILE) pyproject.toml $(LOCKS)/airflow.in --extra dev -o $(LOCKS)/airflow.txt
 
 # ---- real components (scripts/services.py; data and logs under build/services/)
 services: $(VENV)/.installed-spark
@@ -117,7 +117,7 @@ test-spark: spark-cluster
 	$(BIN)/python -m pytest -q tests/spark
 
 # Peer tools are heavy and pin their own dependencies: each group gets its own virtualenv.
-# $(call peer-venv,DIR,LOCK,PIP ARGUMENTS): create DIR and install into it from requirements/LOCK.lock.
+# $(call peer-venv,DIR,LOCK,PIP ARGUMENTS): create DIR and install into it from requirements/LOCK.txt.
 define peer-venv
 	$(PYTHON) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --upgrade pip
@@ -126,17 +126,17 @@ define peer-venv
 endef
 
 PEERS := .venv-peers
-$(PEERS)/.installed: pyproject.toml $(LOCKS)/peers.lock
+$(PEERS)/.installed: pyproject.toml $(LOCKS)/peers.txt
 	$(call peer-venv,$(PEERS),peers,-e ".[dev$(COMMA)peers]")
 
 # The orchestrators run the code `lakegate generate` writes: Dagster and Prefect share a
 # virtualenv; Airflow (heavy, its own pins) has its own.
 ORCH := .venv-orchestrators
-$(ORCH)/.installed: pyproject.toml $(LOCKS)/orchestrators.lock
+$(ORCH)/.installed: pyproject.toml $(LOCKS)/orchestrators.txt
 	$(call peer-venv,$(ORCH),orchestrators,-e ".[dev$(COMMA)orchestrators]")
 
 AIRFLOW := .venv-airflow
-$(AIRFLOW)/.installed: pyproject.toml $(LOCKS)/airflow.lock
+$(AIRFLOW)/.installed: pyproject.toml $(LOCKS)/airflow.txt
 	$(call peer-venv,$(AIRFLOW),airflow,-r $(LOCKS)/airflow.in -e ".[dev]")
 
 test-peers: $(PEERS)/.installed $(ORCH)/.installed $(AIRFLOW)/.installed

@@ -195,12 +195,17 @@ def short_dir(kind: str) -> Path:
 
 def pg_bin() -> Path:
     """The newest installed PostgreSQL server's bin folder (installing the package if missing)."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: p.parent.parent.name
-    )
-    if not found:
+
+    def installed() -> list[Path]:
+        found = Path("/usr/lib/postgresql").glob("*/bin/postgres")
+        return sorted(
+            (p for p in found if p.parent.parent.name.isdigit()),
+            key=lambda p: int(p.parent.parent.name),
+        )
+
+    if not installed():
         apt_install(["postgresql"], "PostgreSQL")
-        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    found = installed()
     if not found:
         raise ServiceError("no PostgreSQL server under /usr/lib/postgresql after installing it")
     return found[-1].parent
@@ -597,7 +602,7 @@ def spark_up() -> None:
     stamp = STATE / "spark-check.ok"
     inputs = [
         ROOT / "jvm" / "spark" / "pom.xml",
-        ROOT / "requirements" / "dev.lock",
+        ROOT / "requirements" / "dev.txt",
         JARS / ".spark.resolved",
     ]
     if stamp.exists() and all(

@@ -18,6 +18,19 @@ def _count(path: Path) -> int:
     return int(count)
 
 
+def _append_ten(spark: Any, path: Path, *, app_id: str, version: int) -> None:
+    """Append 10 rows with Delta's idempotent-write options ``txnAppId``/``txnVersion``."""
+    (
+        spark.range(0, 10)
+        .withColumnRenamed("id", "n")
+        .write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", str(version))
+        .save(str(path))
+    )
+
+
 def test_spark_idempotent_writes_record_the_txn_delta_rs_reads(spark: Any, tmp_path: Path) -> None:
     path = tmp_path / "events"
     frame = spark.range(0, 500).withColumnRenamed("id", "n")
@@ -43,25 +56,9 @@ def test_spark_reads_and_respects_a_txn_written_by_delta_rs(spark: Any, tmp_path
     )
     assert spark.read.format("delta").load(str(path)).count() == 100
     # Spark skips a write whose version delta-rs already committed for the app id ...
-    (
-        spark.range(0, 10)
-        .withColumnRenamed("id", "n")
-        .write.format("delta")
-        .mode("append")
-        .option("txnAppId", "lakegate-x")
-        .option("txnVersion", "3")
-        .save(str(path))
-    )
+    _append_ten(spark, path, app_id="lakegate-x", version=3)
     assert _count(path) == 100
     # ... and commits the next one.
-    (
-        spark.range(0, 10)
-        .withColumnRenamed("id", "n")
-        .write.format("delta")
-        .mode("append")
-        .option("txnAppId", "lakegate-x")
-        .option("txnVersion", "4")
-        .save(str(path))
-    )
+    _append_ten(spark, path, app_id="lakegate-x", version=4)
     assert _count(path) == 110
     assert DeltaTable(str(path)).transaction_version("lakegate-x") == 4

@@ -68,7 +68,6 @@ class SparkEngine:
         conf: Mapping[str, str] | None = None,
         jars: str | list[str] | None = "auto",
         session: Any = None,
-        **_: Any,
     ) -> None:
         self._own = session is None
         self.session = session if session is not None else _build(master, app_name, conf, jars)
