@@ -165,6 +165,85 @@ def test_postgres_source_reads_the_columns(
     assert result.record.rows_loaded == 2
 
 
+@pytest.fixture
+def order_lines_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL database holding ``"Order Lines"`` (a name that needs quoting)."""
+    url = postgres_url.replace("+psycopg", "")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            'CREATE TABLE "Order Lines" (id bigint PRIMARY KEY, sku text, '
+            "updated_at timestamptz NOT NULL)"
+        )
+        conn.execute(
+            """INSERT INTO "Order Lines" VALUES (1, 'a-1', '2024-01-01T00:00:00Z'), """
+            "(2, 'b-2', '2024-01-02T00:00:00Z')"
+        )
+    try:
+        yield url
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute('DROP TABLE IF EXISTS "Order Lines"')
+
+
+def test_a_table_name_that_needs_quoting(
+    project_root: Path, order_lines_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source quotes the table; its pipeline, target and files get an identifier."""
+    monkeypatch.setenv("SOURCE_DB_URL", order_lines_url)
+    result = lakegate(
+        "new",
+        "pipeline",
+        "--source",
+        "postgres",
+        "--tables",
+        "Order Lines",
+        "--mode",
+        "incremental",
+        "--watermark",
+        "updated_at",
+        "--target-strategy",
+        "merge",
+        "--merge-keys",
+        "id",
+        "--project",
+        str(project_root),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning" not in result.stderr  # the columns were read
+    pipeline_file = project_root / "pipelines" / "Order_Lines.yaml"
+    assert "--tables 'Order Lines'" in pipeline_file.read_text(encoding="utf-8")
+    pipeline = load_pipeline(pipeline_file)
+    assert pipeline.extract.source.table == "Order Lines"  # type: ignore[union-attr]
+    assert (pipeline.name, pipeline.load.target) == ("Order_Lines", "Order_Lines")
+    contract = project_root / "contracts" / "Order_Lines.yaml"
+    assert _properties(contract) == {"id": "integer", "sku": "string", "updated_at": "timestamp"}
+
+    run = run_pipeline(load_project(project_root), pipeline)
+    assert run.ok, run.record.error_message
+    assert run.record.rows_loaded == 2
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ("Order Lines,Order_Lines", "'Order Lines' and 'Order_Lines' both give the pipeline"),
+        ("sales..orders", "is not a table name"),
+        ("2024 orders", "gives the pipeline name '2024_orders', which is not an identifier"),
+    ],
+)
+def test_table_names_that_give_no_pipeline_name(
+    project: Project, tables: str, message: str
+) -> None:
+    spec = PipelineSpec(source="postgres", tables=tuple(tables.split(",")))
+    with pytest.raises(UserInputError, match=message):
+        new_pipelines(project, spec)
+    spec = PipelineSpec(source="file", tables=("2024 orders",), prefix="src_")
+    assert [p.name for p in new_pipelines(project, spec, warn=lambda _: None)] == [
+        "src_2024_orders.yaml",
+        "src_2024_orders.yaml",
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

@@ -538,3 +538,34 @@ def test_mixed_untyped_fields_become_json_text_and_empty_results_keep_the_schema
     assert table["extra"].to_pylist() == [{"k": [1, 2]}, None, {"k": []}]
     assert empty.num_rows == 0 and empty.schema == SCHEMA
     assert bare.num_rows == 0 and bare.num_columns == 0
+
+
+def test_json_numbers_are_parsed_exactly(httpserver: HTTPServer) -> None:
+    """No float in between: a decimal column gets the digits sent, an integer column
+    an exact integer, and a value kept as text is the number as the API wrote it."""
+    body = (
+        '[{"amount": 12345678901234.5678, "n": 9007199254740993.0, "bad": 1.10,'
+        ' "nested": {"k": [0.1000, 2E+3]}, "x": 0.5},'
+        ' {"amount": 99999999999999.9999, "n": 1e3, "bad": "n/a", "nested": null, "x": 1}]'
+    )
+    httpserver.expect_request(API).respond_with_data(body, content_type="application/json")
+    schema = pa.schema(
+        [
+            ("amount", pa.decimal128(18, 4)),
+            ("n", pa.int64()),
+            ("bad", pa.float64()),
+            ("nested", pa.string()),
+        ]
+    )
+
+    table = fetch_records(rest(httpserver), schema=schema)
+
+    assert table.schema.field("amount").type == pa.decimal128(18, 4)
+    assert table["amount"].to_pylist() == [
+        Decimal("12345678901234.5678"),
+        Decimal("99999999999999.9999"),
+    ]
+    assert table["n"].to_pylist() == [9007199254740993, 1000]
+    assert table["bad"].to_pylist() == ["1.10", "n/a"]  # kept as text: as written
+    assert table["nested"].to_pylist() == ['{"k": [0.1000, 2E+3]}', None]
+    assert table["x"].to_pylist() == [0.5, 1.0]  # not in the schema: inferred, float

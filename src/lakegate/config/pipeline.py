@@ -108,12 +108,33 @@ class SqlSource(_Strict):
     table: str | None = Field(default=None, description="A table, optionally schema.table.")
     query: str | None = Field(default=None, description="A SELECT (instead of table).")
     batch_rows: int = Field(default=100_000, ge=1, description="Rows per Arrow batch.")
+    connect_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds to wait for the server to accept the connection and finish "
+        "its handshake (default: the URL's connect_timeout, else 10).",
+    )
+    read_timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds to wait for the server's next answer: the query's first rows, "
+        "each next batch (default: the URL's read_timeout, else 300). A query that computes "
+        "longer before its first row needs more.",
+    )
     reconcile: Reconcile | None = None
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlSource:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of table or query")
+        if "${" in self.url.get_secret_value():  # a template (lakegate new pipeline)
+            return self
+        from lakegate.sources.sql import check_source  # the URL's options, the query
+
+        try:
+            check_source(self)
+        except ConfigError as exc:
+            raise ValueError(exc.message.removeprefix("extract.source.")) from None
         return self
 
 

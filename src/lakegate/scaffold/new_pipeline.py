@@ -2,7 +2,10 @@
 
 For each table the generator writes ``<pipelines>/<name>.yaml`` (the project's
 ``pipelines`` folder) and ``contracts/<name>.yaml``, where ``name`` is the table,
-with the spec's prefix. Both files load with
+with the spec's prefix. A table whose name needs quoting (``Order Lines``,
+``sales.Order Lines``) is read as named (the SQL source quotes it); its pipeline,
+target and files are named with each run of other characters as ``_``
+(``Order_Lines``, ``sales_Order_Lines``). Both files load with
 :func:`lakegate.config.pipeline.load_pipeline` and
 :func:`lakegate.config.contract.load_contract`, and start with comments that say
 which command wrote them and what to review.
@@ -36,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pydantic
 import yaml
@@ -81,7 +84,8 @@ class PipelineSpec:
 
     Attributes:
         source: ``postgres``, ``mysql``, ``file`` or ``rest``.
-        tables: Source table names (identifiers), one pipeline each.
+        tables: Source table names, one pipeline each: any name, optionally
+            ``schema.table`` (the source quotes it); see :func:`pipeline_name`.
         mode: The extract: ``full`` or ``incremental`` (needs ``watermark``).
         watermark: The incremental key column (e.g. ``updated_at``).
         target_strategy: The load: ``merge``, ``append``, ``overwrite`` or ``scd2``
@@ -125,10 +129,13 @@ def validate_spec(spec: PipelineSpec) -> None:
     """Check a spec's options against each other.
 
     Raises:
-        UserInputError: An unknown source, mode or strategy; no table; a name that
-            is not an identifier; incremental without a watermark; merge or scd2
-            without merge keys; a bad schedule; several tables sharing one file
-            path; a literal database URL holding a password or of another database.
+        UserInputError: An unknown source, mode or strategy; no table; an empty or
+            unprintable table name, or one whose pipeline name (see
+            :func:`pipeline_name`) is not an identifier or is another table's; a
+            watermark or merge key that is not an identifier; incremental without a
+            watermark; merge or scd2 without merge keys; a bad schedule; several
+            tables sharing one file path; a literal database URL holding a password
+            or of another database.
     """
     _one_of("--source", spec.source, SOURCES)
     _one_of("--mode", spec.mode, MODES)
@@ -137,9 +144,23 @@ def validate_spec(spec: PipelineSpec) -> None:
         raise UserInputError("--tables: give at least one table (e.g. --tables orders,customers)")
     if len(set(spec.tables)) != len(spec.tables):
         raise UserInputError("--tables: a table is named twice")
+    names: dict[str, str] = {}
     for table in spec.tables:
-        _identifier("--tables", table)
-        _identifier("--prefix", spec.prefix + table)
+        if any(not part.strip() for part in table.split(".")) or not table.isprintable():
+            raise UserInputError(
+                f"--tables: {table!r} is not a table name (table or schema.table, printable)"
+            )
+        name = pipeline_name(spec.prefix, table)
+        if not _IDENTIFIER.match(name):
+            raise UserInputError(
+                f"--tables: {table!r} gives the pipeline name {name!r}, which is not an "
+                "identifier (letters, digits and _, not first a digit): add a --prefix"
+            )
+        if name in names:
+            raise UserInputError(
+                f"--tables: {names[name]!r} and {table!r} both give the pipeline name {name!r}"
+            )
+        names[name] = table
     for column in (spec.watermark, *spec.merge_keys):
         if column is not None:
             _identifier("--watermark/--merge-keys", column)
@@ -203,9 +224,9 @@ def new_pipelines(
     plan = [
         (
             table,
-            spec.prefix + table,
-            pipelines_dir / f"{spec.prefix}{table}.yaml",
-            contracts_dir / f"{spec.prefix}{table}.yaml",
+            pipeline_name(spec.prefix, table),
+            pipelines_dir / f"{pipeline_name(spec.prefix, table)}.yaml",
+            contracts_dir / f"{pipeline_name(spec.prefix, table)}.yaml",
         )
         for table in spec.tables
     ]
@@ -256,7 +277,8 @@ def _source_doc(spec: PipelineSpec, table: str) -> dict[str, Any]:
     if spec.source == "file":
         return {"type": "file", "path": _file_path(spec).replace("{table}", table)}
     if spec.source == "rest":
-        return {"type": "rest", "url": (spec.url or DEFAULT_API_URL).replace("{table}", table)}
+        url = (spec.url or DEFAULT_API_URL).replace("{table}", quote(table))
+        return {"type": "rest", "url": url}
     return {"type": "sql", "url": spec.url or DEFAULT_DB_URL, "table": table}
 
 
@@ -431,6 +453,16 @@ def _sql_schema(spec: PipelineSpec, table: str) -> _Schema:
 # ---------------------------------------------------------------------- helpers
 
 
+def pipeline_name(prefix: str, table: str) -> str:
+    """The pipeline, target and file name of a table: ``prefix`` + the table's name,
+    each run of characters other than letters, digits and ``_`` (spaces, the schema's
+    dot) as one ``_``: ``Order Lines`` -> ``Order_Lines``, ``sales.orders`` ->
+    ``sales_orders``; an identifier stays as it is."""
+    if _IDENTIFIER.match(table):
+        return prefix + table
+    return prefix + re.sub(r"[^A-Za-z0-9_]+", "_", table).strip("_")
+
+
 def _file_path(spec: PipelineSpec) -> str:
     return spec.path or DEFAULT_FILE_PATH
 
@@ -446,7 +478,7 @@ def command_line(spec: PipelineSpec) -> str:
     parts = [
         "lakegate new pipeline",
         f"--source {spec.source}",
-        f"--tables {','.join(spec.tables)}",
+        f"--tables {shlex.quote(','.join(spec.tables))}",
         f"--mode {spec.mode}",
     ]
     if spec.watermark:

@@ -8,6 +8,11 @@ types; a column holding any value that does not convert is kept as text (each
 value's original JSON text), so the quality gate can flag and quarantine the
 bad rows instead of the whole extract failing.
 
+JSON numbers are parsed exactly: a number with a fraction or an exponent keeps its
+text (:class:`_Number`), so a decimal column gets the digits the API sent
+(``12345678901234.5678``, not the nearest float), and a value kept as text is the
+number as it was written.
+
 Secrets: header values are unwrapped only when a request is sent, and error
 messages and logs name a URL without its query string or user info.
 """
@@ -81,7 +86,10 @@ def fetch_records(
             this order, typed (see below); None infers every column.
         watermark: The incremental watermark (a datetime, date or any value), sent as
             the ``source.incremental_param`` query parameter when both are set: a
-            datetime or date in ISO 8601 form, anything else as ``str()``.
+            datetime or date in ISO 8601 form, anything else as ``str()``. An API that
+            answers with the records at or after it (inclusive) loses none stamped with
+            the watermark's value; the runner drops those already loaded
+            (:mod:`lakegate.boundary`).
         client: An httpx client to send requests with (the caller closes it); by
             default one is opened and closed here. Headers and the timeout are sent
             with each request either way.
@@ -93,7 +101,9 @@ def fetch_records(
         (absent fields all null, with their type), then other fields in first-seen
         order, as pyarrow infers them (JSON text when a field mixes types). Timestamps
         are parsed from ISO 8601 strings (``Z`` or an offset; naive means UTC), dates
-        from ``YYYY-MM-DD``, decimals from strings or numbers. A schema column with any
+        from ``YYYY-MM-DD``, decimals from strings or numbers (exactly, from the JSON
+        text: never through a float; a value with more digits than the column's
+        precision or scale does not convert). A schema column with any
         value that does not convert is a string column of each value's original text
         (numbers, booleans and nested values as JSON text; null stays null). No
         records gives zero rows with the schema's columns (no columns without one).
@@ -253,9 +263,31 @@ def _get(
         raise error from None
 
 
+class _Number(float):
+    """A JSON number with a fraction or an exponent: a float that keeps its text.
+
+    ``json.loads`` would round ``12345678901234.5678`` to the nearest float; this keeps
+    ``text`` for the exact uses (decimal columns, values kept as text) while Arrow
+    infers and casts it as the float it also is. ``str()`` and ``repr()`` give the text.
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> _Number:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
 def _json(response: httpx.Response, url: httpx.URL, page: int) -> Any:
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, parse_float=_Number)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise InputDataError(f"page {page} of {_display(url)} is not valid JSON: {exc}") from None
 
@@ -365,6 +397,8 @@ def _typed(values: list[Any], target: pa.DataType) -> pa.Array:
             return pa.array([_decimal(v) for v in values], target)
         if pa.types.is_nested(target):
             return pa.array(values, target)
+        if pa.types.is_integer(target):  # 1.0E3 is 1000; 9007199254740993.0 no float
+            values = [_integer(v) for v in values]
         inferred = pa.array(values)
         kind = inferred.type
         if pa.types.is_boolean(kind) != pa.types.is_boolean(target) and not (
@@ -386,12 +420,25 @@ def _inferred(values: list[Any]) -> pa.Array:
 def _text(values: list[Any]) -> pa.Array:
     """Each value's original text: strings as they are, others as JSON text, null as null."""
     return pa.array(
-        [
-            v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-            for v in values
-        ],
+        [v if v is None or isinstance(v, str) else _json_text(v) for v in values],
         pa.string(),
     )
+
+
+def _json_text(value: Any) -> str:
+    """``value`` as JSON text, its numbers written as the API wrote them.
+
+    ``json.dumps`` writes a float subclass through ``float.__repr__``, which would
+    print the rounded float, so objects and lists are written here.
+    """
+    if isinstance(value, _Number):
+        return value.text
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
@@ -413,12 +460,23 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value)
 
 
+def _integer(value: Any) -> Any:
+    """A JSON number with a fraction or exponent as the int it writes, exactly (others
+    as they are); one with a non-zero fraction raises."""
+    if not isinstance(value, _Number):
+        return value
+    number = Decimal(value.text)
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"{value.text} is not an integer")
+    return int(number)
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"a decimal must be a number or a string, not {type(value).__name__}")
-    number = Decimal(str(value).strip())
+    number = Decimal(str(value).strip())  # a _Number's str() is the API's own text
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite decimal")
     return number

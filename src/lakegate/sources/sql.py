@@ -17,8 +17,16 @@ sharing a watermark value can never be split between chunks and lost).
 
 The query is a sqlglot tree rendered in the source's dialect, identifiers quoted; the
 incremental lower bound is a bound parameter (``$1``, ``?`` or ``%(watermark)s``),
-never pasted. The URL holds credentials: it is kept as a ``SecretStr``, shown only with
-its password masked, and driver messages are scrubbed of it before they are raised.
+never pasted. A ``query:`` source must be one SELECT that only reads: a data-modifying
+``WITH`` (``WITH d AS (DELETE ... RETURNING *) SELECT ...``) or ``SELECT ... INTO`` is
+refused when it is parsed, before anything is sent.
+
+Every wait on the server is bounded: a connect and a read timeout (see
+:mod:`lakegate.sources.sql_connect`). Errors say what to do about them: a timeout or a
+lost connection is transient (the run failed; exit 1), a missing table or column, a
+syntax error or refused credentials are the user's input (exit 2). The URL holds
+credentials: it is kept as a ``SecretStr``, shown only with its password masked, and
+driver messages are scrubbed of it before they are raised.
 
 Types are normalised so every source gives Delta-storable Arrow: PostgreSQL
 ``numeric(p, s)`` becomes ``decimal128(p, s)`` (unconstrained ``numeric`` stays text,
@@ -40,7 +48,9 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from lakegate.config.pipeline import SqlSource
-from lakegate.errors import ConfigError, InputDataError
+from lakegate.errors import ConfigError
+from lakegate.sources.deadline import SocketDeadline
+from lakegate.sources.sql_connect import Guard, masked, mysql_connect, pg_connect, scrub, timeouts
 
 _SENTINEL = "lakegate_watermark_parameter"
 # scheme -> sqlglot dialect
@@ -86,29 +96,25 @@ def dialect_of(url: str) -> str:
     return _SCHEMES[scheme]
 
 
-def masked(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+def check_source(source: SqlSource) -> None:
+    """Check what can be checked without connecting: the URL's scheme, its options and
+    timeouts, and the query (one SELECT that only reads).
 
-
-def scrub(text: str, url: str) -> str:
-    """``text`` without the URL's password (and without the URL, masked instead)."""
-    parts = urlsplit(url)
-    text = text.replace(url, masked(url))
-    if parts.password:
-        text = text.replace(parts.password, "***")
-    return text
+    Raises:
+        ConfigError: What is wrong, naming the key (``extract.source.query``, ...).
+    """
+    dialect = dialect_of(source.url.get_secret_value())
+    timeouts(source, dialect)
+    if source.query is not None:
+        source_relation(source, dialect)
 
 
 def source_relation(source: SqlSource, dialect: str) -> exp.Expr:
     """What the source reads, as a FROM item: the quoted table, or the query as a subquery.
 
     Raises:
-        ConfigError: The query is not a single SELECT.
+        ConfigError: The query is not a single SELECT, or it writes: a data-modifying
+            ``WITH`` query (INSERT, UPDATE, DELETE, MERGE) or ``SELECT ... INTO``.
     """
     if source.table is not None:
         *schema, name = source.table.split(".")
@@ -125,7 +131,28 @@ def source_relation(source: SqlSource, dialect: str) -> exp.Expr:
         raise ConfigError(f"extract.source.query is not valid SQL: {exc}") from None
     if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
         raise ConfigError("extract.source.query must be one SELECT")
+    _refuse_writes(parsed[0])
     return parsed[0].subquery(alias="lakegate_source")
+
+
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+def _refuse_writes(query: exp.Query) -> None:
+    """An extract only reads. PostgreSQL runs a data-modifying ``WITH`` query even when
+    the SELECT around it reads nothing of it, and ``SELECT ... INTO`` creates a table."""
+    for node in query.find_all(*_WRITES, exp.Into):
+        if isinstance(node, exp.Into):
+            raise ConfigError(
+                "extract.source.query must only read: SELECT ... INTO creates a table"
+            )
+        cte = node.find_ancestor(exp.CTE)
+        where = f"its WITH query {cte.alias!r}" if cte is not None and cte.alias else "it"
+        kind = node.key.upper()
+        raise ConfigError(
+            f"extract.source.query must be one SELECT that only reads: {where} is "
+            f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}, which changes the source's data"
+        )
 
 
 def build_query(
@@ -142,7 +169,8 @@ def build_query(
         source: The source (table or query).
         dialect: Its sqlglot dialect.
         key: The incremental key column.
-        bounded: Add ``WHERE key > <parameter>`` (the watermark, bound at execution).
+        bounded: Add ``WHERE key >= <parameter>`` (the watermark, bound at execution;
+            inclusive, so rows sharing the watermark's value are never skipped).
         columns: Only these columns (quoted), e.g. the keys for a reconciliation;
             default every column.
     """
@@ -153,7 +181,7 @@ def build_query(
     # sqlglot renders placeholders per dialect, not per driver: put a sentinel, then
     # the driver's marker in its place (the value itself is bound, never pasted).
     select = select.where(
-        exp.GT(this=exp.column(key, quoted=True), expression=exp.column(_SENTINEL))
+        exp.GTE(this=exp.column(key, quoted=True), expression=exp.column(_SENTINEL))
     )
     sql = select.sql(dialect=dialect)
     if sql.count(_SENTINEL) != 1:
@@ -170,7 +198,11 @@ def read_sql(
     lower_bound: Any = None,
     columns: Sequence[str] = (),
 ) -> SqlRead:
-    """Start reading ``source``: rows with ``key > lower_bound`` when both are given.
+    """Start reading ``source``: rows with ``key >= lower_bound`` when both are given.
+
+    The bound is inclusive: a row committed after the last run but stamped with the
+    watermark's value (a whole-second ``DATETIME`` holds many) is read; the runner drops
+    the rows it already loaded (:mod:`lakegate.boundary`).
 
     Args:
         source: The SQL source of the pipeline.
@@ -183,39 +215,37 @@ def read_sql(
         A :class:`SqlRead`; consume ``reader`` once.
 
     Raises:
-        ConfigError: An unsupported URL or an invalid query.
+        ConfigError: An unsupported URL or URL option, conflicting timeouts, or an
+            invalid query.
         InputDataError: The database cannot be reached or the query fails; the message
-            names the masked URL, never the password.
+            names the masked URL, never the password. ``transient`` when the server did
+            not answer within a timeout (the message names host, port and the
+            setting) or the connection failed or was lost; not for what the user must
+            fix: a missing table or column, a syntax error, refused credentials.
     """
     url = source.url.get_secret_value()
     dialect = dialect_of(url)
+    limits = timeouts(source, dialect)
     bounded = key is not None and lower_bound is not None
     sql = build_query(source, dialect, key=key, bounded=bounded, columns=columns)
     label = f"{masked(url)} ({source.table or 'query'})"
-    try:
-        if dialect == "postgres":
-            return _adbc(_pg_connect(url), sql, (lower_bound,) if bounded else None, label)
-        if dialect == "sqlite":
-            return _adbc(
-                _sqlite_connect(url), sql, (_sqlite_value(lower_bound),) if bounded else None, label
-            )
-        return _mysql(
-            url, sql, {"watermark": lower_bound} if bounded else None, label, source.batch_rows
-        )
-    except InputDataError:
-        raise
-    except Exception as exc:  # driver errors: scrubbed of the password
-        raise InputDataError(f"{label}: {scrub(_first_line(exc), url)}") from None
+    if dialect == "postgres":
+        deadline = SocketDeadline(limits.port, limits.read)
+        guard = Guard(label, url, limits, deadline)
+        with guard.call(connecting=True):
+            conn = pg_connect(url, limits, deadline)
+        return _adbc(conn, sql, (lower_bound,) if bounded else None, guard)
+    guard = Guard(label, url, limits)
+    if dialect == "sqlite":
+        with guard.call(connecting=True):
+            conn = _sqlite_connect(url)
+        return _adbc(conn, sql, (_sqlite_value(lower_bound),) if bounded else None, guard)
+    with guard.call(connecting=True):
+        conn = mysql_connect(url, limits)
+    return _mysql(conn, sql, {"watermark": lower_bound} if bounded else None, guard, source)
 
 
 # ---------------------------------------------------------------------- ADBC
-
-
-def _pg_connect(url: str) -> Any:
-    import adbc_driver_postgresql.dbapi as pg
-
-    parts = urlsplit(url)
-    return pg.connect(parts._replace(scheme="postgresql").geturl())
 
 
 def _sqlite_connect(url: str) -> Any:
@@ -234,54 +264,43 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _adbc(conn: Any, sql: str, params: tuple[Any, ...] | None, label: str) -> SqlRead:
+def _adbc(conn: Any, sql: str, params: tuple[Any, ...] | None, guard: Guard) -> SqlRead:
     cursor = conn.cursor()
     close = _closer(cursor, conn)
     try:
-        cursor.execute(sql, parameters=params)
-        raw = cursor.fetch_record_batch()
-    except Exception:
+        with guard.call():
+            cursor.execute(sql, parameters=params)
+            raw = cursor.fetch_record_batch()
+    except BaseException:
         close()
         raise
     schema = normalised_schema(raw.schema)
-    return SqlRead(_stream(raw, schema, close), label, sql, close)
+    return SqlRead(_stream(raw, schema, close, guard), guard.label, sql, close)
 
 
 # ---------------------------------------------------------------------- MySQL / MariaDB
 
 
 def _mysql(
-    url: str, sql: str, params: dict[str, Any] | None, label: str, batch_rows: int
+    conn: Any, sql: str, params: dict[str, Any] | None, guard: Guard, source: SqlSource
 ) -> SqlRead:
-    import pymysql
-    import pymysql.cursors
-
-    parts = urlsplit(url)
-    from urllib.parse import parse_qsl, unquote
-
-    options = dict(parse_qsl(parts.query))
-    conn = pymysql.connect(
-        host=parts.hostname or "localhost",
-        port=parts.port or 3306,
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        database=parts.path.lstrip("/") or None,
-        charset=options.get("charset", "utf8mb4"),
-        cursorclass=pymysql.cursors.SSCursor,  # unbuffered: rows stream from the server
-        init_command="SET time_zone = '+00:00'",
-    )
     cursor = conn.cursor()
     close = _closer(cursor, conn)
     try:
-        cursor.execute(sql, params)
-        schema = pa.schema([_mysql_field(f) for f in cursor._result.fields])
-    except Exception:
+        with guard.call():
+            cursor.execute(sql, params)
+            schema = pa.schema([_mysql_field(f) for f in cursor._result.fields])
+    except BaseException:
         close()
         raise
 
+    def fetch() -> list[Any]:
+        with guard.call():
+            return list(cursor.fetchmany(source.batch_rows))
+
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            while rows := cursor.fetchmany(batch_rows):
+            while rows := fetch():
                 columns = list(zip(*rows, strict=True))
                 yield pa.record_batch(
                     [_mysql_array(col, f.type) for col, f in zip(columns, schema, strict=True)],
@@ -290,7 +309,7 @@ def _mysql(
         finally:
             close()
 
-    return SqlRead(pa.RecordBatchReader.from_batches(schema, batches()), label, sql, close)
+    return SqlRead(pa.RecordBatchReader.from_batches(schema, batches()), guard.label, sql, close)
 
 
 def _mysql_field(field: Any) -> pa.Field:
@@ -371,11 +390,16 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _stream(
-    raw: pa.RecordBatchReader, schema: pa.Schema, close: Callable[[], None]
+    raw: pa.RecordBatchReader, schema: pa.Schema, close: Callable[[], None], guard: Guard
 ) -> pa.RecordBatchReader:
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            for batch in raw:
+            incoming = iter(raw)
+            while True:
+                with guard.call():  # each batch: one wait on the server
+                    batch = next(incoming, None)
+                if batch is None:
+                    return
                 yield _cast_batch(batch, schema)
         finally:
             close()
@@ -399,9 +423,13 @@ def _closer(*things: Any) -> Callable[[], None]:
     return close
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-__all__ = ["SqlRead", "build_query", "dialect_of", "masked", "read_sql", "scrub"]
+__all__ = [
+    "SqlRead",
+    "build_query",
+    "check_source",
+    "dialect_of",
+    "masked",
+    "read_sql",
+    "scrub",
+    "source_relation",
+]
