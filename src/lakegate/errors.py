@@ -7,6 +7,7 @@ Two families decide what a caller (and the CLI's exit code) does with it:
   file, a contract naming a column the data lacks). The CLI exits with 2.
 * :class:`DataError` - the data failed (a critical check, a failed run). The
   CLI exits with 1.
+* :class:`EngineError` - the engine could not run a query; the CLI exits with 2.
 
 ``transient`` tells a retry policy whether trying again can help.
 """
@@ -83,4 +84,20 @@ class DataError(LakegateError):
 
 
 class EngineError(LakegateError):
-    """The query engine failed while executing a compiled query."""
+    """The query engine failed while executing a compiled query. Exit code 2.
+
+    The data did not fail a check: the engine could not run what it was given (a
+    transform stage's SQL, or data of a shape the checks cannot be compiled for), so
+    the CLI exits 2, as for other input it cannot use. The message is one line; the
+    query, which is generated SQL, is kept out of it.
+
+    Args:
+        message: What failed, in one line.
+        sql: The query or statement the engine was given, for debugging, or None.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, sql: str | None = None) -> None:
+        self.sql = sql
+        super().__init__(message)

@@ -10,7 +10,7 @@ from pathlib import Path
 from lakegate.checks.evaluate import evaluate_checks
 from lakegate.checks.results import ValidationReport
 from lakegate.config.contract import Contract, load_contract
-from lakegate.contracts.compile import contract_checks
+from lakegate.contracts.compile import contract_checks, contract_types
 from lakegate.engines import Engine, create_engine
 from lakegate.errors import InputDataError
 from lakegate.sources.files import CsvOptions, Dataset, resolve_input
@@ -74,6 +74,10 @@ def validate_dataset(
 ) -> ValidationReport:
     """Run a contract's checks on a dataset.
 
+    Columns the data holds in another type than the contract's are conformed: the
+    checks compare their values cast to the contract's type, and a value that cannot
+    be cast fails the column's ``type`` check (:mod:`lakegate.checks.conform`).
+
     Args:
         dataset: What to read (see :func:`lakegate.sources.files.resolve_input`).
         contract: A loaded contract.
@@ -88,6 +92,7 @@ def validate_dataset(
         InputDataError: The input or a parent cannot be read, or the data lacks a
             contract column.
         ConfigError: The contract's checks are invalid for this data.
+        EngineError: The engine could not run the checks (one line; exit code 2).
     """
     options = options or ValidateOptions()
     own = engine is None
@@ -121,6 +126,7 @@ def validate_dataset(
             label=dataset.label,
             contract=(contract.contract.name, contract.contract.version),
             history=options.history,
+            types=contract_types(contract),
         )
     finally:
         if own:

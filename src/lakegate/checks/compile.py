@@ -12,6 +12,10 @@ Each check becomes a :class:`Compiled` piece:
   a row fails (never NULL), used both for counting and for quarantining rows;
 * ``evaluate`` - turns the fetched values into a :class:`CheckResult`.
 
+Checks that judge values read a conformed column cast to its contract type
+(:meth:`Scope.value`, :mod:`lakegate.checks.conform`); ``type`` and ``not_null``
+read it as it is.
+
 Identifiers are quoted and literals are built with ``exp.convert``, so no user
 string is ever pasted into SQL text. User SQL (``expression``, ``custom_sql``)
 is parsed by sqlglot and checked before it is used.
@@ -32,6 +36,9 @@ import sqlglot
 from sqlglot import exp
 
 from lakegate.checks import model as m
+from lakegate.checks.conform import cast_failure
+from lakegate.checks.conform import engine_type as engine_type  # re-exported
+from lakegate.checks.conform import type_accepts as type_accepts  # re-exported
 from lakegate.checks.results import CheckResult
 from lakegate.errors import ConfigError, InputDataError
 from lakegate.transform import parse_select
@@ -59,6 +66,9 @@ class Scope:
         history: Row counts of the previous runs' batches, newest first (for
             volume_anomaly), or None when the caller has no run history.
         label: How error messages name the dataset.
+        conform: ``{column: engine type}`` of the columns held in another type than
+            the contract's (:func:`lakegate.checks.conform.conform_types`): the checks
+            that judge values read them cast to that type (see :meth:`value`).
     """
 
     table: str
@@ -69,6 +79,7 @@ class Scope:
     ref_columns: Mapping[str, Mapping[str, exp.DataType]] = field(default_factory=dict)
     history: tuple[int, ...] | None = None
     label: str = "the data"
+    conform: Mapping[str, exp.DataType] = field(default_factory=dict)
 
     def column(self, name: str, check_id: str) -> exp.Column:
         """A quoted reference to ``name``.
@@ -84,6 +95,26 @@ class Scope:
                 f"{hint} (columns: {', '.join(self.columns)})"
             )
         return exp.column(name, quoted=True)
+
+    def value(self, name: str, check_id: str) -> exp.Expr:
+        """``name``'s values as the checks that judge values read them: the column, or
+        ``TRY_CAST(column AS <contract type>)`` when it is conformed (a value that does
+        not cast is NULL here and fails the column's type check).
+
+        Raises:
+            InputDataError: The dataset has no such column (with close matches).
+        """
+        return self.conformed(self.column(name, check_id), name)
+
+    def conformed(self, reference: exp.Expr, name: str) -> exp.Expr:
+        """``reference`` (a reference to column ``name``, possibly table-qualified) cast
+        to the contract's type when the column is conformed, else as it is."""
+        target = self.conform.get(name)
+        return reference if target is None else exp.TryCast(this=reference, to=target.copy())
+
+    def value_type(self, name: str) -> exp.DataType:
+        """The engine type of :meth:`value` (the contract's type when conformed)."""
+        return self.conform.get(name) or self.columns[name]
 
     def source(self) -> exp.Table:
         return exp.to_table(exp.to_identifier(self.table, quoted=True).sql(), dialect=self.dialect)
@@ -193,89 +224,6 @@ def _not_null(c: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))
 
 
-# ----------------------------------------------------------------------------- types
-
-# Engine types each logical type accepts without a per-row cast.
-_ACCEPTS: dict[m.LogicalType, set[Any]] = {  # values: exp.DataType.Type members
-    m.LogicalType.STRING: set(exp.DataType.TEXT_TYPES),
-    m.LogicalType.INTEGER: set(exp.DataType.INTEGER_TYPES),
-    m.LogicalType.NUMBER: set(exp.DataType.NUMERIC_TYPES),
-    m.LogicalType.BOOLEAN: {exp.DataType.Type.BOOLEAN},
-    m.LogicalType.DATE: {exp.DataType.Type.DATE, exp.DataType.Type.DATE32},
-    m.LogicalType.TIMESTAMP: {
-        exp.DataType.Type.TIMESTAMP,
-        exp.DataType.Type.TIMESTAMPTZ,
-        exp.DataType.Type.TIMESTAMP_S,
-        exp.DataType.Type.TIMESTAMP_MS,
-        exp.DataType.Type.TIMESTAMP_NS,
-        exp.DataType.Type.DATETIME,
-        exp.DataType.Type.TIMESTAMPNTZ,
-        exp.DataType.Type.TIMESTAMPLTZ,
-    },
-    m.LogicalType.ARRAY: {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST},
-    m.LogicalType.OBJECT: {exp.DataType.Type.STRUCT, exp.DataType.Type.MAP, exp.DataType.Type.JSON},
-    m.LogicalType.DECIMAL: set(),
-}
-
-
-def engine_type(column_type: m.ColumnType) -> exp.DataType:
-    """The engine-neutral SQL type a contract type is stored as (timestamps are UTC)."""
-    name = column_type.name
-    if name is m.LogicalType.DECIMAL:
-        precision, scale = column_type.precision or 38, column_type.scale or 0
-        return exp.DataType.build(f"DECIMAL({precision}, {scale})")
-    simple = {
-        m.LogicalType.STRING: "VARCHAR",
-        m.LogicalType.INTEGER: "BIGINT",
-        m.LogicalType.NUMBER: "DOUBLE",
-        m.LogicalType.BOOLEAN: "BOOLEAN",
-        m.LogicalType.DATE: "DATE",
-        m.LogicalType.TIMESTAMP: "TIMESTAMPTZ",
-    }
-    if name not in simple:
-        raise ValueError(f"{name} has no scalar engine type")
-    return exp.DataType.build(simple[name])
-
-
-def type_accepts(column_type: m.ColumnType, physical: exp.DataType) -> bool:
-    """True when values of engine type ``physical`` are ``column_type`` as they are."""
-    if column_type.name is m.LogicalType.DECIMAL:
-        if not physical.is_type(exp.DataType.Type.DECIMAL):
-            return False
-        params = [int(p.name) for p in physical.expressions if p.name.isdigit()]
-        if len(params) != 2 or column_type.precision is None:
-            return column_type.precision is None and physical.is_type(exp.DataType.Type.DECIMAL)
-        p, s = params
-        want_p, want_s = column_type.precision, column_type.scale or 0
-        return s <= want_s and p - s <= want_p - want_s
-    return physical.this in _ACCEPTS[column_type.name]
-
-
-def _type_failure(check: m.TypeCheck, c: exp.Expr, physical: exp.DataType) -> exp.Expr:
-    if check.type.name in (m.LogicalType.ARRAY, m.LogicalType.OBJECT):
-        return _not_null(c)  # a non-nested column cannot hold nested values
-    target = engine_type(check.type)
-    cast = exp.TryCast(this=c.copy(), to=target)
-    lost: exp.Expr = exp.Is(this=cast, expression=exp.Null())
-    if physical.this not in exp.DataType.TEXT_TYPES:
-        # A numeric or temporal value must survive the round trip (1.5 -> 2 is a failure).
-        back = exp.Cast(this=cast.copy(), to=physical.copy())
-        lost = exp.or_(lost, exp.NEQ(this=back, expression=c.copy()))
-    elif check.type.name is m.LogicalType.INTEGER:
-        # Casting text rounds ('1.5' -> 2): an integer must be written as one.
-        written = exp.RegexpLike(this=c.copy(), expression=exp.Literal.string(_INTEGER_TEXT))
-        lost = exp.or_(lost, exp.Not(this=written))
-    elif check.type.name in (m.LogicalType.DECIMAL, m.LogicalType.NUMBER):
-        # '1.234' as DECIMAL(10,2) rounds to 1.23: compare with the value read as a double.
-        as_double = exp.TryCast(this=c.copy(), to=exp.DataType.build("DOUBLE"))
-        back = exp.Cast(this=cast.copy(), to=exp.DataType.build("DOUBLE"))
-        lost = exp.or_(lost, exp.NEQ(this=back, expression=as_double))
-    return exp.and_(_not_null(c), exp.paren(lost, copy=False))
-
-
-_INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
-
-
 # ----------------------------------------------------------------------------- compilers
 
 
@@ -294,13 +242,13 @@ def _compile_type(check: m.TypeCheck, scope: Scope) -> Compiled:
         failure: exp.Expr = exp.false()
         note = f"stored as {physical.sql(scope.dialect)}"
     else:
-        failure = _type_failure(check, c, physical)
+        failure = cast_failure(check.type, c, physical)
         note = f"stored as {physical.sql(scope.dialect)}; each value cast to {check.type}"
     return _row_check(check, failure, exp.Count(this=c.copy()), c, check.mostly, note=note)
 
 
 def _compile_accepted_values(check: m.AcceptedValues, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     values = [exp.convert(v) for v in check.values if v is not None]
     failure = (
         exp.and_(_not_null(c), exp.Not(this=exp.In(this=c.copy(), expressions=values)))
@@ -311,7 +259,7 @@ def _compile_accepted_values(check: m.AcceptedValues, scope: Scope) -> Compiled:
 
 
 def _compile_range(check: m.Range, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     outside: list[exp.Expr] = []
     if check.min is not None:
         low = exp.convert(check.min)
@@ -334,13 +282,13 @@ def _compile_range(check: m.Range, scope: Scope) -> Compiled:
 
 
 def _as_text(c: exp.Expr, scope: Scope, column: str) -> exp.Expr:
-    if scope.columns[column].this in exp.DataType.TEXT_TYPES:
+    if scope.value_type(column).this in exp.DataType.TEXT_TYPES:
         return c.copy()
     return exp.Cast(this=c.copy(), to=exp.DataType.build("VARCHAR"))
 
 
 def _compile_regex(check: m.Regex, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     try:
         re.compile(check.pattern)
     except re.error as exc:
@@ -355,7 +303,7 @@ def _compile_regex(check: m.Regex, scope: Scope) -> Compiled:
 
 
 def _compile_length(check: m.Length, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     length = exp.Length(this=_as_text(c, scope, check.column))
     outside: list[exp.Expr] = []
     if check.min is not None:
@@ -391,7 +339,7 @@ def parse_condition(sql: str, scope: Scope, check_id: str, what: str = "expressi
     for col in parsed.find_all(exp.Column):
         if col.table:
             raise ConfigError(f"check {check_id!r}: use bare column names, not {col.sql()!r}")
-        col.replace(scope.column(col.name, check_id))
+        col.replace(scope.value(col.name, check_id))
     return parsed
 
 
@@ -430,15 +378,16 @@ def _compile_expression(check: m.Expression, scope: Scope) -> Compiled:
     )
 
 
-def _duplicates_query(keys: Sequence[exp.Column], scope: Scope) -> exp.Query:
+def _duplicates_query(names: Sequence[str], scope: Scope, check_id: str) -> exp.Query:
+    keys = [scope.value(name, check_id) for name in names]
     present = exp.or_(*[_not_null(k) for k in keys])
     key_value: exp.Expr = (
         keys[0].copy()
         if len(keys) == 1
         else exp.Struct(
             expressions=[
-                exp.PropertyEQ(this=exp.to_identifier(k.name, quoted=True), expression=k.copy())
-                for k in keys
+                exp.PropertyEQ(this=exp.to_identifier(name, quoted=True), expression=k.copy())
+                for name, k in zip(names, keys, strict=True)
             ]
         )
     )
@@ -474,34 +423,34 @@ def _unique_result(check: m.Check, values: Values, rows: QueryRows) -> CheckResu
 
 
 def _compile_unique(check: m.Unique, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     return Compiled(
         check,
         {"evaluated": exp.Count(this=c)},
         lambda values, rows: _unique_result(check, values, rows),
-        queries={"duplicates": _duplicates_query([c], scope)},
+        queries={"duplicates": _duplicates_query([check.column], scope, check.id)},
     )
 
 
 def _compile_unique_combination(check: m.UniqueCombination, scope: Scope) -> Compiled:
-    keys = [scope.column(name, check.id) for name in check.keys]
+    keys = [scope.value(name, check.id) for name in check.keys]
     present = exp.or_(*[_not_null(k) for k in keys])
     return Compiled(
         check,
         {"evaluated": _count_if(present)},
         lambda values, rows: _unique_result(check, values, rows),
-        queries={"duplicates": _duplicates_query(keys, scope)},
+        queries={"duplicates": _duplicates_query(check.keys, scope, check.id)},
     )
 
 
 def _compile_relationships(check: m.Relationships, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     if check.to not in scope.refs:
         raise InputDataError(f"check {check.id!r}: parent dataset {check.to!r} is not bound")
     parent = exp.to_table(exp.to_identifier(scope.refs[check.to], quoted=True).sql()).as_(
         "parent", quoted=True
     )
-    child_col = exp.column(check.column, table="child", quoted=True)
+    child_col = scope.conformed(exp.column(check.column, table="child", quoted=True), check.column)
     match = (
         exp.select(exp.Literal.number(1))
         .from_(parent)
@@ -575,8 +524,8 @@ def _as_utc(value: Any) -> dt.datetime | None:
 
 
 def _compile_freshness(check: m.Freshness, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
-    physical = scope.columns[check.column]
+    c = scope.value(check.column, check.id)
+    physical = scope.value_type(check.column)
     if physical.this not in exp.DataType.TEMPORAL_TYPES:
         raise InputDataError(
             f"check {check.id!r}: freshness needs a date or timestamp column; "
@@ -602,7 +551,7 @@ def _compile_freshness(check: m.Freshness, scope: Scope) -> Compiled:
 
 
 def _compile_distribution(check: m.Distribution, scope: Scope) -> Compiled:
-    c = scope.column(check.column, check.id)
+    c = scope.value(check.column, check.id)
     aggregates: dict[str, exp.Expr] = {"present": exp.Count(this=c.copy())}
     if check.mean_min is not None or check.mean_max is not None:
         aggregates["mean"] = exp.Avg(this=c.copy())
@@ -731,8 +680,8 @@ def _measure(
     if column is None:
         agg = exp.Count(this=exp.Star())
     else:
-        c = scope.column(column, check.id)
-        physical = scope.columns[column]
+        c = scope.value(column, check.id)
+        physical = scope.value_type(column)
         if check.measure == "sum" and physical.this not in exp.DataType.NUMERIC_TYPES:
             raise InputDataError(
                 f"check {check.id!r}: reconciliation sums a numeric column; column "

@@ -6,6 +6,10 @@ join (unique, unique_combination, relationships, the most-common-value share
 of distribution, custom_sql) run one extra query each, and so does the other
 side of a reconciliation (its total over the bound dataset).
 
+Columns the data holds in another type than the contract's are conformed first
+(:mod:`lakegate.checks.conform`): value checks compare typed values, and a value
+that cannot be cast fails the column's type check only.
+
 The check engine reads no state: run history for volume_anomaly comes from the
 caller (``history``), as bound datasets do (``refs``).
 """
@@ -26,7 +30,8 @@ from lakegate.checks.compile import (
     compile_check,
     samples_aggregate,
 )
-from lakegate.checks.model import Check, Regex
+from lakegate.checks.conform import conform_types, declared_types
+from lakegate.checks.model import Check, ColumnType, Regex
 from lakegate.checks.results import CheckResult, ValidationReport
 from lakegate.engines.base import Engine
 from lakegate.errors import ConfigError, EngineError, LakegateError
@@ -80,6 +85,7 @@ def evaluate_checks(
     label: str = "",
     contract: tuple[str, str] | None = None,
     history: Sequence[int] | None = None,
+    types: Mapping[str, ColumnType] | None = None,
 ) -> ValidationReport:
     """Run ``checks`` on the dataset the engine knows as ``table``.
 
@@ -95,6 +101,9 @@ def evaluate_checks(
         history: Row counts of the previous successful runs' batches, newest first,
             for volume_anomaly checks; None when the caller has no run history (those
             checks then pass with the note "no run history").
+        types: ``{column: ColumnType}`` the contract declares; with the types the
+            checks' type checks name, they decide which columns are conformed (see
+            :func:`lakegate.checks.conform.declared_types`).
 
     Returns:
         A report with one result per check, in the order given.
@@ -102,23 +111,31 @@ def evaluate_checks(
     Raises:
         InputDataError: A check reads a column the data lacks.
         ConfigError: A check is invalid for this data (bad SQL, bad pattern).
-        EngineError: The engine failed while running a query.
+        EngineError: The engine failed while running a query (a one-line message).
     """
     started = time.perf_counter()
     bound = dict(refs or {})
+    columns = engine.columns(table)
     scope = Scope(
         table=table,
-        columns=engine.columns(table),
+        columns=columns,
         refs=bound,
         now=_utc(now or dt.datetime.now(dt.UTC)),
         dialect=engine.dialect,
         ref_columns=_ref_columns(engine, checks, bound),
         history=None if history is None else tuple(int(n) for n in history),
+        conform=conform_types(declared_types(checks, types), columns),
     )
     compiled = compile_all(checks, scope)
     _check_patterns(engine, checks)
     select, mappings = aggregate_select(compiled, scope)
-    row = engine.query(select)[0]
+    try:
+        row = engine.query(select)[0]
+    except EngineError as exc:
+        raise EngineError(
+            f"the checks of {label or table} could not run on the {engine.name} engine: {exc}",
+            sql=exc.sql,
+        ) from exc
     by_alias = {f"a{i}": v for i, v in enumerate(row)}
     per_check: list[dict[str, Any]] = []
     for mapping in mappings:
@@ -197,7 +214,7 @@ def _run(engine: Engine, query: exp.Query, check: Check) -> list[tuple[Any, ...]
     try:
         return engine.query(query)
     except EngineError as exc:
-        raise EngineError(f"check {check.id!r} failed to run: {exc}") from exc
+        raise EngineError(f"check {check.id!r} failed to run: {exc}", sql=exc.sql) from exc
 
 
 def row_failures_select(compiled: Sequence[Compiled], scope: Scope) -> exp.Select:

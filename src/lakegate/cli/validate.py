@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from lakegate.checks.results import ValidationReport, to_jsonable
+from lakegate.checks.results import CheckResult, ValidationReport, to_jsonable
 from lakegate.cli.common import (
     CsvDelimiterOption,
     NoHeaderOption,
@@ -21,6 +23,7 @@ from lakegate.cli.common import (
     err,
     handle_errors,
     out,
+    output_file,
     parse_as_of,
     progress,
 )
@@ -92,6 +95,13 @@ def validate_command(
     csv_delimiter: CsvDelimiterOption = None,
     null_value: NullValueOption = None,
     no_header: NoHeaderOption = False,
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="List passing checks too (the table lists failures and warnings and counts "
+        "the passing checks in one line; json and html always list every check).",
+    ),
 ) -> None:
     """Validate a dataset against a data contract.
 
@@ -110,6 +120,7 @@ def validate_command(
             "--format html writes a file: add --output PATH (e.g. -o report.html)",
             param_hint="'--output'",
         )
+    output_file(output)  # its folder is created, or a bad path fails now (exit 2)
     options = ValidateOptions(
         refs=_parse_refs(ref),
         dimensions=[d.strip() for d in checks.split(",") if d.strip()] if checks else None,
@@ -130,10 +141,10 @@ def validate_command(
         with output.open("w", encoding="utf-8") as fh:
             from rich.console import Console
 
-            Console(file=fh, width=160, no_color=True).print(render_report(report))
+            Console(file=fh, width=160, no_color=True).print(render_report(report, verbose))
         err.print(f"wrote {output}", highlight=False)
     else:
-        out.print(render_report(report))
+        out.print(render_report(report, verbose))
     _exit_on_failure(report)
 
 
@@ -165,24 +176,52 @@ def _write_html(
     _exit_on_failure(report)
 
 
-def render_report(report: ValidationReport) -> Table:
-    """A rich table of every check, with a caption summarising the scores."""
+def _listing_order(result: CheckResult) -> int:
+    """Critical failures first, then warnings and info, then passing checks."""
+    if result.passed:
+        return 2
+    return 0 if result.check.severity.value == "critical" else 1
+
+
+def render_report(report: ValidationReport, verbose: bool = False) -> RenderableType:
+    """The report for people: a table of the failed checks (critical first, then
+    warnings and info) and one line counting the passing ones, as test runners report.
+
+    Args:
+        report: A validation report.
+        verbose: List the passing checks in the table too, after the failures.
+
+    Returns:
+        A rich renderable: the table (when it has rows, or its title when none
+        failed), its caption, and the line about the passing checks.
+    """
     name, version = report.contract or ("", "")
-    table = Table(
-        title=f"{report.dataset} against {name} {version}".strip(),
-        caption=(
-            f"{report.rows:,} rows | score {report.score:.1f}/100 | "
-            + " | ".join(f"{d} {s:.1f}" for d, s in report.dimension_scores().items())
-            + f" | {report.duration_seconds:.2f}s"
-        ),
+    title = f"{report.dataset} against {name} {version}".strip()
+    caption = (
+        f"{report.rows:,} rows | score {report.score:.1f}/100 | "
+        + " | ".join(f"{d} {s:.1f}" for d, s in report.dimension_scores().items())
+        + f" | {report.duration_seconds:.2f}s"
     )
+    ordered = sorted(report.results, key=_listing_order)  # stable: contract order within
+    listed = [r for r in ordered if verbose or not r.passed]
+    passing = sum(r.passed for r in report.results)
+    total = len(report.results)
+    if passing == total:
+        summary = f"[green]{'all ' if total > 1 else ''}{_checks(total)} passed[/]"
+    else:
+        summary = f"{passing} of {_checks(total)} passed"
+    if passing and not verbose:
+        summary += " [dim](--verbose lists them)[/]"
+    if not listed:
+        return Group(Text(title, style="bold"), Text(caption), Text.from_markup(summary))
+    table = Table(title=title, caption=caption)
     table.add_column("check", no_wrap=True)
     table.add_column("severity", no_wrap=True, min_width=8)
     table.add_column("result", no_wrap=True, min_width=6)
     table.add_column("failing", justify="right", no_wrap=True, min_width=7)
     table.add_column("observed", overflow="ellipsis", no_wrap=True, max_width=48)
     table.add_column("samples", overflow="ellipsis", no_wrap=True, max_width=40)
-    for r in report.results:
+    for r in listed:
         severity = r.check.severity.value
         table.add_row(
             r.check.id,
@@ -192,7 +231,11 @@ def render_report(report: ValidationReport) -> Table:
             _describe(r.observed),
             ", ".join(_describe(s) for s in r.samples),
         )
-    return table
+    return Group(table, Text.from_markup(summary))
+
+
+def _checks(n: int) -> str:
+    return f"{n} check" if n == 1 else f"{n} checks"
 
 
 def _describe(value: object) -> str:

@@ -222,6 +222,12 @@ def column_type(prop: Property) -> m.ColumnType:
     return m.ColumnType(prop.type, prop.precision, prop.scale)
 
 
+def contract_types(contract: Contract) -> dict[str, m.ColumnType]:
+    """``{column: ColumnType}`` of every property of ``contract``: the types its data is
+    conformed to (see :mod:`lakegate.checks.conform`)."""
+    return {name: column_type(prop) for name, prop in contract.schema_.properties.items()}
+
+
 def arrow_schema(contract: Contract) -> Any:
     """The contract's columns as a ``pyarrow.Schema``, to type schemaless sources (REST).
 

@@ -11,6 +11,7 @@ abort the process at exit: delta-rs issue 2184).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import duckdb
@@ -18,6 +19,8 @@ from sqlglot import exp
 
 from lakegate.errors import EngineError, InputDataError
 from lakegate.sources.files import ArrowDataset, Dataset, DeltaDataset
+
+log = logging.getLogger(__name__)
 
 # Reader features that a plain Parquet scan of the snapshot would get wrong.
 _NEEDS_DELTA_READER = {"deletionVectors", "columnMapping", "timestampNtz", "typeWidening"}
@@ -171,7 +174,7 @@ class DuckDBEngine:
         except (duckdb.IOException, duckdb.InvalidInputException) as exc:
             raise InputDataError(f"cannot read the input: {_first_line(exc)}") from None
         except duckdb.Error as exc:
-            raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
+            raise _engine_error(exc, sql) from None
 
     def execute(self, expression: exp.Expr) -> None:
         """Run a statement that returns nothing (CREATE TABLE/VIEW, DROP)."""
@@ -181,7 +184,7 @@ class DuckDBEngine:
         except (duckdb.IOException, duckdb.InvalidInputException) as exc:
             raise InputDataError(f"cannot read the input: {_first_line(exc)}") from None
         except duckdb.Error as exc:
-            raise EngineError(f"{_first_line(exc)}\n  in statement: {sql[:2000]}") from None
+            raise _engine_error(exc, sql) from None
 
     def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
         """The query's result as a ``pyarrow.RecordBatchReader`` (streamed, bounded memory)."""
@@ -189,7 +192,7 @@ class DuckDBEngine:
         try:
             return self.connection.sql(sql).to_arrow_reader(rows_per_batch)
         except duckdb.Error as exc:
-            raise EngineError(f"{_first_line(exc)}\n  in query: {sql[:2000]}") from None
+            raise _engine_error(exc, sql) from None
 
     def progress(self) -> float:
         """Progress of the running query in percent, or -1 when DuckDB cannot tell."""
@@ -221,6 +224,13 @@ def _local_files(table_uri: str, uris: list[str]) -> list[str]:
 
 def _quote(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def _engine_error(exc: duckdb.Error, sql: str) -> EngineError:
+    """A one-line error for a failed query; the generated SQL goes to the debug log
+    (``lakegate --log-level debug``) and the error's ``sql``, never into the message."""
+    log.debug("DuckDB failed (%s) on: %s", _first_line(exc), sql)
+    return EngineError(_first_line(exc), sql=sql)
 
 
 def _first_line(exc: BaseException) -> str:
