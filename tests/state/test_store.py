@@ -27,7 +27,7 @@ from lakegate.state import (
     StateStore,
     StateStoreError,
 )
-from lakegate.state.records import META, SCHEMA_VERSION
+from lakegate.state.records import META, SCHEMA_VERSION, Boundary
 
 T0 = dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.UTC)
 
@@ -152,6 +152,17 @@ def test_commit_run_writes_record_watermark_and_files(store: StateStore) -> None
     watermark = store.get_watermark("flights")
     assert watermark is not None and (watermark.value, watermark.version) == (T0.replace(hour=0), 3)
     assert store.loaded_files("flights") == {"a.parquet": (1, 2)}
+
+
+def test_the_boundary_rows_are_stored_with_the_watermark(store: StateStore) -> None:
+    begin(store, "r1")
+    record = finished("r1")
+    boundary = Boundary(("id", "time_hour"), ("0" * 32, "f" * 32, "f" * 32))
+    store.commit_run(record, watermark=(record.watermark_after, 3), boundary=boundary)
+    watermark = store.get_watermark("flights")
+    assert watermark is not None and watermark.boundary == boundary
+    store.set_watermark("flights", 5, 4)  # a watermark of its own: no boundary
+    assert store.get_watermark("flights").boundary is None
 
 
 @pytest.mark.parametrize("failing_write", ["_write_watermark", "_write_files"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from lakegate.checks.results import to_jsonable
-from lakegate.cli.common import FormatOption, OutputFormat, dump_json, handle_errors, out
+from lakegate.cli.common import FormatOption, OutputFormat, handle_errors, out
 from lakegate.cli.run import ProjectOption
 
 app = typer.Typer(help="Inspect quarantined rows (dead-letter tables).", no_args_is_help=True)
@@ -19,16 +20,22 @@ app = typer.Typer(help="Inspect quarantined rows (dead-letter tables).", no_args
 def read_dead_letters(
     lake_uri: str, target: str, *, run_id: str | None = None, limit: int = 50
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The dead-letter rows of ``target``, newest first.
+    """The dead-letter rows of ``target``: one per failing record, the ones failing most
+    recently first (``rejected_at`` is the last run that rejected a record).
 
     Args:
         lake_uri: The project's lake root.
         target: The target table whose quarantined rows to read.
-        run_id: Only rows of this run.
+        run_id: Only rows this run rejected (first or last; see
+            :mod:`lakegate.sinks.deadletter`).
         limit: At most this many rows (the total is still counted).
 
     Returns:
-        ``(total rows matching, rows)`` with the record parsed from JSON.
+        ``(total rows matching, rows)``: each row a dict of the dead-letter columns
+        (:data:`~lakegate.sinks.deadletter.COLUMNS`, filled in for tables of older
+        lakegates) with the record parsed from JSON, its numbers
+        with a fraction or an exponent as ``decimal.Decimal`` (exact: a float would
+        round ``99999999999999.9999`` to ``1e14``).
 
     Raises:
         InputDataError: The target has no dead-letter table.
@@ -37,7 +44,7 @@ def read_dead_letters(
 
     from lakegate.engines import create_engine
     from lakegate.errors import InputDataError
-    from lakegate.sinks.deadletter import COLUMNS, dead_letter_uri
+    from lakegate.sinks.deadletter import COLUMNS, dead_letter_uri, read_select
     from lakegate.sources.files import is_delta_table, resolve_input
 
     uri = dead_letter_uri(lake_uri, target)
@@ -47,19 +54,26 @@ def read_dead_letters(
         )
     engine = create_engine()
     try:
-        engine.register("dlq", resolve_input(uri))
+        engine.register("stored", resolve_input(uri))
+        dlq = read_select("stored", engine.columns("stored")).subquery("dlq")
         # Rows whose replay is under way are on their way out: not shown.
         where: exp.Expr = exp.column("replayed_in").is_(exp.null())
         if run_id:
-            where = exp.and_(
-                where, exp.EQ(this=exp.column("run_id"), expression=exp.Literal.string(run_id))
-            )
-        total = engine.query(exp.select(exp.Count(this=exp.Star())).from_("dlq").where(where))[0][0]
+            by_run = [
+                exp.EQ(this=exp.column(c), expression=exp.Literal.string(run_id))
+                for c in ("run_id", "first_run_id")
+            ]
+            where = exp.and_(where, exp.or_(*by_run))
+        total = engine.query(exp.select(exp.Count(this=exp.Star())).from_(dlq).where(where))[0][0]
         rows = engine.query(
             exp.select(*[exp.column(c) for c in COLUMNS])
-            .from_("dlq")
+            .from_(dlq.copy())
             .where(where)
-            .order_by(exp.Ordered(this=exp.column("rejected_at"), desc=True), "batch_version")
+            .order_by(
+                exp.Ordered(this=exp.column("rejected_at"), desc=True),
+                "batch_version",
+                "rejection_id",
+            )
             .limit(limit)
         )
     finally:
@@ -67,7 +81,7 @@ def read_dead_letters(
     out_rows = []
     for row in rows:
         item = dict(zip(COLUMNS, row, strict=True))
-        item["record"] = json.loads(item["record"])
+        item["record"] = json.loads(item["record"], parse_float=decimal.Decimal)
         out_rows.append(item)
     return int(total), out_rows
 
@@ -76,32 +90,68 @@ def read_dead_letters(
 @handle_errors
 def show_command(
     target: Annotated[str, typer.Argument(help="The target table whose rejects to show.")],
-    run: Annotated[str | None, typer.Option("--run", help="Only this run's rows.")] = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="Only records this run rejected (first or last)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many rows.")] = 20,
     project: ProjectOption = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
-    """Show quarantined rows: when, which run, which checks failed, and the original record."""
+    """Show quarantined records, the ones failing most recently first: when and in which
+    run each failed last, since when it fails (and how many runs rejected it), which checks
+    it failed, and the original record."""
     from lakegate.config.project import load_project
 
     proj = load_project(project)
     total, rows = read_dead_letters(proj.lake_uri, target, run_id=run, limit=limit)
     if format is OutputFormat.json:
-        typer.echo(dump_json({"target": target, "total": total, "rows": to_jsonable(rows)}))
+        shown = [{**to_jsonable(r), "record": r["record"]} for r in rows]
+        typer.echo(exact_json({"target": target, "total": total, "rows": shown}, indent=""))
         return
     table = Table(title=f"dead letters of {target}: {len(rows)} of {total:,} rows")
-    for column in ("rejected_at", "run_id", "batch", "failed checks", "record"):
+    columns = ("last rejected", "run_id", "batch", "first rejected", "runs", "failed checks")
+    for column in (*columns, "record"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        record = json.dumps(to_jsonable(r["record"]), ensure_ascii=False)
+        record = exact_json(r["record"])
         table.add_row(
             str(r["rejected_at"])[:19],
             r["run_id"],
             str(r["batch_version"]),
+            str(r["first_rejected_at"])[:19],
+            str(r["times_rejected"]),
             ", ".join(r["failed_checks"]),
             record if len(record) <= 160 else record[:159] + "…",
         )
     out.print(table)
+
+
+def exact_json(value: Any, *, indent: str | None = None) -> str:
+    """JSON text of ``value`` (JSON values and ``decimal.Decimal``), each Decimal written
+    digit for digit; ``json.dumps`` cannot write one without a float in between.
+
+    Args:
+        value: Dicts, lists, str, int, float, bool, None and Decimal values.
+        indent: None for one line (``{"a": 1, "b": 2}``); else the current indentation,
+            nested levels two spaces more, as ``json.dumps(indent=2)`` lays it out.
+    """
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return str(value)
+    if isinstance(value, dict | list) and value:
+        inner = None if indent is None else indent + "  "
+        if isinstance(value, dict):
+            parts = [
+                f"{json.dumps(str(k), ensure_ascii=False)}: {exact_json(v, indent=inner)}"
+                for k, v in value.items()
+            ]
+        else:
+            parts = [exact_json(v, indent=inner) for v in value]
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        if indent is None:
+            return opening + ", ".join(parts) + closing
+        return f"{opening}\n{inner}" + f",\n{inner}".join(parts) + f"\n{indent}{closing}"
+    return json.dumps(to_jsonable(value), ensure_ascii=False)
 
 
 def pipelines_loading(project: Any, target: str) -> list[Any]:

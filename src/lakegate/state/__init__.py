@@ -6,7 +6,15 @@ or on PostgreSQL for state shared between machines.
 
 from __future__ import annotations
 
-from lakegate.state.records import CheckRecord, LockInfo, RunRecord, RunStart, RunStatus, Watermark
+from lakegate.state.records import (
+    Boundary,
+    CheckRecord,
+    LockInfo,
+    RunRecord,
+    RunStart,
+    RunStatus,
+    Watermark,
+)
 from lakegate.state.store import (
     DEFAULT_LOCK_TTL_SECONDS,
     DEFAULT_URL,
@@ -20,6 +28,7 @@ from lakegate.state.store import (
 __all__ = [
     "DEFAULT_LOCK_TTL_SECONDS",
     "DEFAULT_URL",
+    "Boundary",
     "CheckRecord",
     "Lock",
     "LockHeldError",

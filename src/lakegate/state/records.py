@@ -88,6 +88,11 @@ class RunRecord:
             when the run did not reconcile.
         quality_score: The pre-load gate's 0-100 quality score of the batch (the mean of
             its dimensions' scores), or None when no gate ran.
+        data_newest_at: The newest data the target table holds after the run (aware UTC):
+            the newest value of its freshness column (:mod:`lakegate.observe.freshness`),
+            else the newest modification time of the source files read; carried over from
+            the run before when this one loaded nothing. None when not measured (or stored
+            before schema version 7). ``lakegate status`` and the freshness metrics read it.
 
     Raises:
         ValueError: On construction, for a status outside :data:`RunStatus`.
@@ -114,6 +119,7 @@ class RunRecord:
     source_schema_changes: tuple[str, ...] = ()
     keys_deleted_at_source: int | None = None
     quality_score: float | None = None
+    data_newest_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if self.status not in RUN_STATUSES:
@@ -154,6 +160,41 @@ class RunTotals:
 
 
 @dataclass(frozen=True)
+class Boundary:
+    """The rows already loaded that share the watermark's value (the boundary rows).
+
+    An incremental read is ``key >= watermark``, so the next run reads these rows again
+    and drops them (:mod:`lakegate.boundary`); rows stamped with the watermark's value
+    that were committed after the run are then loaded, not lost.
+
+    Attributes:
+        columns: The extract's column names the hashes were computed over, in order.
+        hashes: One hash per boundary row (hex text; identical rows repeat their hash).
+    """
+
+    columns: tuple[str, ...]
+    hashes: tuple[str, ...]
+
+    def to_json(self) -> str:
+        """The boundary as JSON text: ``{"columns": [...], "hashes": [...]}``."""
+        return json.dumps({"columns": list(self.columns), "hashes": list(self.hashes)})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Boundary | None:
+        """Read back :meth:`to_json`'s text (None for None).
+
+        Raises:
+            ValueError: When ``text`` is not what :meth:`to_json` writes.
+        """
+        if text is None:
+            return None
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or not {"columns", "hashes"} <= doc.keys():
+            raise ValueError(f"not a watermark boundary: {text[:80]!r}")
+        return cls(tuple(map(str, doc["columns"])), tuple(map(str, doc["hashes"])))
+
+
+@dataclass(frozen=True)
 class Watermark:
     """A pipeline's high-water mark.
 
@@ -163,12 +204,15 @@ class Watermark:
         version: The Delta table version (transaction version) the data this
             watermark describes was committed in.
         updated_at: When the watermark was last written (UTC).
+        boundary: The rows already loaded at ``value`` (see :class:`Boundary`), or None
+            (a watermark without an incremental key, or stored before schema version 5).
     """
 
     pipeline: str
     value: Any
     version: int
     updated_at: dt.datetime
+    boundary: Boundary | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +226,10 @@ class LockInfo:
         pid: Process id of the holding process on ``host``.
         acquired_at: When the lock was taken (UTC).
         heartbeat_at: The holder's last heartbeat (UTC).
+        pid_started: When the holding process started, as the opaque token of
+            :func:`lakegate.state.process.start_token` (a zombie or a reused pid is no
+            live holder); None when unknown (no ``/proc``, or a lock stored before
+            schema version 6).
     """
 
     pipeline: str
@@ -190,6 +238,7 @@ class LockInfo:
     pid: int
     acquired_at: dt.datetime
     heartbeat_at: dt.datetime
+    pid_started: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,13 +345,16 @@ def _jsonable(value: Any) -> Any:
 
 # -- tables -----------------------------------------------------------------------------
 
-SCHEMA_VERSION = 4  # in lakegate_meta; raise it with every change to the tables below
+SCHEMA_VERSION = 7  # in lakegate_meta; raise it with every change to the tables below
 # What each version adds to the one before: (table, column, SQL type) added to a store
 # of the version before (store.py; a column already there is left as it is).
 MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (("lakegate_runs", "source_schema_changes", "TEXT"),),
     3: (("lakegate_runs", "keys_deleted_at_source", "BIGINT"),),
     4: (("lakegate_runs", "quality_score", "FLOAT"),),
+    5: (("lakegate_watermarks", "boundary", "TEXT"),),
+    6: (("lakegate_locks", "pid_started", "TEXT"),),
+    7: (("lakegate_runs", "data_newest_at", "TIMESTAMP WITH TIME ZONE"),),
 }
 
 
@@ -361,6 +413,7 @@ RUNS = sa.Table(
     sa.Column("source_schema_changes", sa.Text),  # JSON list; since schema version 2
     sa.Column("keys_deleted_at_source", sa.BigInteger),  # since schema version 3
     sa.Column("quality_score", sa.Float),  # since schema version 4
+    sa.Column("data_newest_at", UTCDateTime),  # since schema version 7
     sa.Index("ix_lakegate_runs_pipeline_started", "pipeline_name", "started_at"),
 )
 
@@ -380,6 +433,7 @@ WATERMARKS = sa.Table(
     sa.Column("value", sa.Text, nullable=False),  # encode_value() JSON
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("boundary", sa.Text),  # Boundary.to_json(); since schema version 5
 )
 
 LOADED_FILES = sa.Table(
@@ -402,6 +456,7 @@ LOCKS = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", UTCDateTime, nullable=False),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("pid_started", sa.Text),  # process.start_token(); since schema version 6
 )
 
 CHECK_RESULTS = sa.Table(

@@ -38,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lakegate.errors import LakegateError, UserInputError
+from lakegate.state.process import holder_alive, own_start_token
 from lakegate.state.records import (
     CHECK_RESULTS,
     LOADED_FILES,
@@ -49,6 +50,7 @@ from lakegate.state.records import (
     SCHEMA_VERSION,
     SOURCE_SCHEMAS,
     WATERMARKS,
+    Boundary,
     CheckRecord,
     LockInfo,
     RunRecord,
@@ -106,7 +108,7 @@ class LockHeldError(LakegateError):
             f"{_iso(holder.heartbeat_at)} ({age:.0f} s ago). Only one run of a pipeline may "
             "write at a time: wait for that run to finish. If it is no longer running, its lock "
             f"is taken over once its heartbeat is older than {ttl_seconds:g} s (at once if its "
-            f"pid is gone on this host); to clear it now, call "
+            f"process is gone on this host); to clear it now, call "
             f"StateStore(url).break_lock({holder.pipeline!r})."
         )
 
@@ -212,6 +214,7 @@ class StateStore:
         files: Mapping[str, tuple[int, int]] | None = None,
         source_schema: Sequence[tuple[str, str]] | None = None,
         checks: Sequence[tuple[str, Sequence[Mapping[str, Any]]]] = (),
+        boundary: Boundary | None = None,
     ) -> None:
         """Write the run record, the new watermark and the loaded files in ONE transaction.
 
@@ -228,6 +231,8 @@ class StateStore:
                 :meth:`source_schema`), or None to leave them.
             checks: ``[(table, results), ...]``: the run's check results per judged table
                 (the dicts of :meth:`record_check_results`).
+            boundary: The rows loaded at the new watermark's value, stored with it (see
+                :class:`~lakegate.state.records.Boundary`); ignored without ``watermark``.
 
         Raises:
             StateStoreError: Also when the run was never begun.
@@ -237,7 +242,7 @@ class StateStore:
             now = self._now(conn)
             self._write_run(conn, record)
             if watermark is not None:
-                self._write_watermark(conn, record.pipeline_name, *watermark, now)
+                self._write_watermark(conn, record.pipeline_name, *watermark, now, boundary)
             if files:
                 self._write_files(conn, record.pipeline_name, record.run_id, files, now)
             rows = [
@@ -371,9 +376,17 @@ class StateStore:
             row = conn.execute(WATERMARKS.select().where(WATERMARKS.c.pipeline == pipeline)).first()
         if row is None:
             return None
-        return Watermark(pipeline, decode_value(row.value), row.version, row.updated_at)
+        return Watermark(
+            pipeline,
+            decode_value(row.value),
+            row.version,
+            row.updated_at,
+            Boundary.from_json(row.boundary),
+        )
 
-    def set_watermark(self, pipeline: str, value: Any, version: int) -> None:
+    def set_watermark(
+        self, pipeline: str, value: Any, version: int, boundary: Boundary | None = None
+    ) -> None:
         """Store the pipeline's watermark on its own (:meth:`commit_run` is the atomic form).
 
         Args:
@@ -381,12 +394,13 @@ class StateStore:
             value: An int, float, str, Decimal, date or datetime (naive or
                 aware); it reads back equal and of the same type.
             version: The Delta table version the watermark belongs to.
+            boundary: The rows loaded at ``value``, or None.
 
         Raises:
             TypeError: For None or a value of another type.
         """
         with self._begin() as conn:
-            self._write_watermark(conn, pipeline, value, version, self._now(conn))
+            self._write_watermark(conn, pipeline, value, version, self._now(conn), boundary)
 
     def loaded_files(self, pipeline: str) -> dict[str, tuple[int, int]]:
         """The files the pipeline has loaded: ``{path: (size_bytes, mtime_ns)}``."""
@@ -417,10 +431,14 @@ class StateStore:
         """Take the pipeline's writer lock, taking a stale one over.
 
         A lock is stale when its last heartbeat is older than ``ttl_seconds``, or
-        when its holder ran on this host and its pid is gone. The holder should
-        call :meth:`Lock.heartbeat` well within the ttl (every ttl/3, say), and
-        every runner of a pipeline should use the same ttl. The run that holds
-        the lock gets it again.
+        when its holder ran on this host and is no longer running: its pid is gone,
+        is a zombie (killed, not yet reaped), or belongs to a process that started
+        at another moment than the one recorded with the lock (a reused pid; see
+        :mod:`lakegate.state.process`). The holder should call :meth:`Lock.heartbeat`
+        well within the ttl (:meth:`Lock.kept_alive` does, every ttl/3), and every
+        runner of a pipeline should use the same ttl. The run that holds the lock
+        gets it again. The run a stale lock was taken from is in
+        :attr:`Lock.taken_over`; :meth:`close_lost_runs` closes its record.
 
         Args:
             pipeline: The pipeline to lock.
@@ -434,7 +452,11 @@ class StateStore:
             LockHeldError: When a live run holds the lock.
         """
         mine: dict[str, Any] = dict(
-            pipeline=pipeline, run_id=run_id, host=self._host, pid=os.getpid()
+            pipeline=pipeline,
+            run_id=run_id,
+            host=self._host,
+            pid=os.getpid(),
+            pid_started=own_start_token(),
         )
         for _ in range(5):  # the lock may change hands while we look at it
             with self._begin() as conn:
@@ -443,7 +465,7 @@ class StateStore:
                 claim = self._insert(LOCKS).values(**asdict(info)).on_conflict_do_nothing()
                 # RETURNING, not rowcount: drivers need not report rowcount for an INSERT.
                 if conn.execute(claim.returning(LOCKS.c.pipeline)).first() is not None:
-                    return Lock(self, info)
+                    return Lock(self, info, ttl_seconds)
             with self._begin() as conn:
                 now = self._now(conn)
                 holder = self._lock_info(conn, pipeline)
@@ -453,17 +475,18 @@ class StateStore:
                     LOCKS.c.heartbeat_at < now - dt.timedelta(seconds=ttl_seconds),
                     LOCKS.c.run_id == run_id,
                 ]
-                if holder.host == self._host and not _pid_alive(holder.pid):
+                if holder.host == self._host and not holder_alive(holder.pid, holder.pid_started):
                     stale.append(_is_holder(holder))  # only while that dead holder still has it
                 info = LockInfo(**mine, acquired_at=now, heartbeat_at=now)
                 takeover = LOCKS.update().where(LOCKS.c.pipeline == pipeline, sa.or_(*stale))
                 if conn.execute(takeover.values(**asdict(info))).rowcount:
-                    if holder.run_id != run_id:
-                        log.warning(
-                            "took over the stale lock of pipeline %r from run %s (host %s, pid %s)",
-                            *(pipeline, holder.run_id, holder.host, holder.pid),
-                        )
-                    return Lock(self, info)
+                    if holder.run_id == run_id:
+                        return Lock(self, info, ttl_seconds)
+                    log.warning(
+                        "took over the stale lock of pipeline %r from run %s (host %s, pid %s)",
+                        *(pipeline, holder.run_id, holder.host, holder.pid),
+                    )
+                    return Lock(self, info, ttl_seconds, taken_over=holder)
                 if self._lock_info(conn, pipeline) != holder:
                     continue  # another run got in first: judge the new holder
             raise LockHeldError(holder, ttl_seconds, now)
@@ -487,6 +510,56 @@ class StateStore:
         if holder is not None:
             log.warning("broke the lock of pipeline %r held by run %s", pipeline, holder.run_id)
         return holder
+
+    def close_lost_runs(
+        self, pipeline: str, holder_run_id: str, taken_over: LockInfo | None = None
+    ) -> list[RunRecord]:
+        """Close the runs of ``pipeline`` that a dead process left ``running``.
+
+        Only the run holding the pipeline's lock begins a run record (DESIGN.md, "One
+        writer"), so while ``holder_run_id`` holds it, any other run of the pipeline still
+        ``running`` lost its process without finishing: killed (``SIGKILL``, the
+        out-of-memory killer, ``timeout -s KILL``), or its host went down. Each becomes
+        ``failed`` with an error message saying so, ``completed_at`` the time it was
+        found and its watermark unmoved; its ``duration_seconds`` stays None (how long
+        it ran is unknown).
+
+        Args:
+            pipeline: The pipeline's name.
+            holder_run_id: The run that holds the pipeline's lock now.
+            taken_over: The stale lock's holder that run took over (see
+                :attr:`Lock.taken_over`), named in its run's message; or None.
+
+        Returns:
+            The closed records (empty when ``holder_run_id`` does not hold the lock).
+        """
+        c = RUNS.c
+        with self._begin() as conn:
+            now = self._now(conn)
+            lock = self._lock_info(conn, pipeline)
+            if lock is None or lock.run_id != holder_run_id:
+                return []
+            lost = (c.pipeline_name == pipeline, c.status == "running", c.run_id != holder_run_id)
+            ids = [row[0] for row in conn.execute(sa.select(c.run_id).where(*lost))]
+            for run_id in ids:
+                holder = taken_over if taken_over and taken_over.run_id == run_id else None
+                conn.execute(
+                    RUNS.update()
+                    .where(c.run_id == run_id, *lost)
+                    .values(
+                        status="failed",
+                        completed_at=now,
+                        error_message=_lost_message(holder_run_id, holder, now),
+                        watermark_after=c.watermark_before,
+                    )
+                )
+            closed = conn.execute(RUNS.select().where(c.run_id.in_(ids))).mappings().all()
+        records = [run_from_row(row) for row in closed]
+        for record in records:
+            log.warning(
+                "closed run %s of pipeline %r: %s", record.run_id, pipeline, record.error_message
+            )
+        return records
 
     # -- check results ---------------------------------------------------------------------
 
@@ -600,14 +673,24 @@ class StateStore:
             )
 
     def _write_watermark(
-        self, conn: sa.Connection, pipeline: str, value: Any, version: int, now: dt.datetime
+        self,
+        conn: sa.Connection,
+        pipeline: str,
+        value: Any,
+        version: int,
+        now: dt.datetime,
+        boundary: Boundary | None = None,
     ) -> None:
         if value is None:
             raise TypeError("a watermark value cannot be None")
         stmt = self._insert(WATERMARKS).values(
-            pipeline=pipeline, value=encode_value(value), version=int(version), updated_at=now
+            pipeline=pipeline,
+            value=encode_value(value),
+            version=int(version),
+            updated_at=now,
+            boundary=boundary.to_json() if boundary is not None else None,
         )
-        new = {c: stmt.excluded[c] for c in ("value", "version", "updated_at")}
+        new = {c: stmt.excluded[c] for c in ("value", "version", "updated_at", "boundary")}
         conn.execute(stmt.on_conflict_do_update(index_elements=["pipeline"], set_=new))
 
     def _write_files(
@@ -635,13 +718,30 @@ class StateStore:
 class Lock:
     """A pipeline's writer lock, held by one run; a context manager that releases it.
 
+    Args:
+        store: The store the lock is in.
+        info: The lock as acquired.
+        ttl_seconds: Seconds without a heartbeat after which other runs may take it.
+        taken_over: The stale holder this lock was taken from, or None.
+
     Attributes:
         info: The pipeline, run, host, pid and times of the lock as acquired.
+        ttl_seconds: The ttl it was acquired with, in seconds.
+        taken_over: Who held the lock before, when it was taken over as stale (its run
+            died, or stopped sending heartbeats): that run never finished.
     """
 
-    def __init__(self, store: StateStore, info: LockInfo) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        info: LockInfo,
+        ttl_seconds: float = DEFAULT_LOCK_TTL_SECONDS,
+        taken_over: LockInfo | None = None,
+    ) -> None:
         self._store = store
         self.info = info
+        self.ttl_seconds = ttl_seconds
+        self.taken_over = taken_over
 
     @property
     def pipeline(self) -> str:
@@ -672,6 +772,39 @@ class Lock:
                     "broken, or taken over by another run after missed heartbeats"
                 )
         return now
+
+    @contextmanager
+    def kept_alive(self, every_seconds: float | None = None) -> Iterator[Lock]:
+        """Send :meth:`heartbeat` from a background thread while the block runs, so a
+        run longer than the ttl keeps its lock.
+
+        Args:
+            every_seconds: Seconds between heartbeats; default a third of the ttl.
+
+        A heartbeat that fails is logged: a state store that is briefly down is tried
+        again at the next beat; a lost lock (:class:`LockLostError`) ends the beats.
+        """
+        interval = every_seconds if every_seconds is not None else self.ttl_seconds / 3
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.heartbeat()
+                except LockLostError as exc:
+                    log.error("%s", exc)
+                    return
+                except StateStoreError as exc:
+                    log.warning("lock heartbeat of run %s failed: %s", self.run_id, exc)
+
+        thread = threading.Thread(target=beat, name=f"lakegate-heartbeat-{self.run_id}")
+        thread.daemon = True
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
 
     def release(self) -> bool:
         """Release the lock, only if it still belongs to this run.
@@ -705,17 +838,18 @@ def _is_holder(holder: LockInfo) -> sa.ColumnElement[bool]:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (True when we cannot tell)."""
-    if pid == os.getpid() or pid <= 0 or os.name == "nt":  # Windows' os.kill would signal it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, under another user
-        return True
-    return True
+def _lost_message(by: str, holder: LockInfo | None, now: dt.datetime) -> str:
+    """Why a run found ``running`` without a live process was closed."""
+    why = (
+        "lost: the run stopped without finishing: its process was killed (SIGKILL, e.g. "
+        "by the out-of-memory killer or `timeout -s KILL`) or its host went down"
+    )
+    if holder is None:
+        return f"{why}; it no longer held the pipeline's lock; closed by run {by} at {_iso(now)}"
+    return (
+        f"{why}; its process (pid {holder.pid} on host {holder.host}) was gone, last "
+        f"heartbeat {_iso(holder.heartbeat_at)}; run {by} took over its lock at {_iso(now)}"
+    )
 
 
 def _iso(value: dt.datetime) -> str:
