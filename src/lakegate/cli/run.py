@@ -152,7 +152,8 @@ def run_and_report(
     or JSON, plus ``note(record)`` under the table when it says something.
 
     Raises:
-        typer.Exit: With code 1 when the run failed.
+        typer.Exit: With code 1 when the run failed, 2 when it failed on the user's input
+            (a missing source table or file: ``RunResult.exit_code``).
     """
     from lakegate.observe.logs import logs_json
     from lakegate.runner import RunProgress, run_pipeline
@@ -184,7 +185,7 @@ def run_and_report(
     if record.status == "partial":
         err.print(f"[bold yellow]alert:[/] {record.error_message}", highlight=False)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(result.exit_code)
 
 
 def run_all_and_report(
@@ -351,6 +352,6 @@ def runs_command(
             f"{r['rows_rejected']:,}",
             f"{r['rows_deduplicated']:,}",
             str(r["duration_seconds"] or ""),
-            (r["error_message"] or "")[:80],
+            escape(r["error_message"] or ""),  # whole: it names what failed
         )
     out.print(table)

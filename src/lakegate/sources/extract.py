@@ -23,9 +23,11 @@ class ExtractPlan:
     Attributes:
         dataset: The input, or None when there is nothing new to read.
         key: The incremental key column, or None.
-        lower_bound: Rows with ``key > lower_bound`` are read (watermark - lookback), or None.
+        lower_bound: Rows with ``key >= lower_bound`` are read (watermark - lookback), or
+            None. Inclusive: rows stamped with the watermark's value after the last run
+            are read; the runner drops those already loaded (:mod:`lakegate.boundary`).
         files: The files read, with size and mtime, for the new-files mode.
-        pushed_down: The source applied the ``key > lower_bound`` filter itself (SQL, REST).
+        pushed_down: The source applied the ``key >= lower_bound`` filter itself (SQL, REST).
     """
 
     dataset: Dataset | None
@@ -38,7 +40,7 @@ class ExtractPlan:
         """The row filter for the extract, or None (also when the source applied it)."""
         if self.key is None or self.lower_bound is None or self.pushed_down:
             return None
-        return exp.GT(this=exp.column(self.key, quoted=True), expression=literal(self.lower_bound))
+        return exp.GTE(this=exp.column(self.key, quoted=True), expression=literal(self.lower_bound))
 
 
 def literal(value: Any) -> exp.Expr:
@@ -113,7 +115,7 @@ def plan_extract(
 
 
 def _lower_bound(pipeline: Pipeline, watermark: Any) -> Any:
-    """The watermark minus the lookback: rows with ``key >`` this are read."""
+    """The watermark minus the lookback: rows with ``key >=`` this are read."""
     lookback = pipeline.extract.lookback_seconds
     if watermark is None or not lookback:
         return watermark
