@@ -74,7 +74,7 @@ def find(rules: dict[str, Any], pipeline: str | None, alert: str) -> dict[str, A
         r
         for g in rules["groups"]
         for r in g["rules"]
-        if r["alert"] == alert and r["labels"].get("pipeline_name") == pipeline
+        if r.get("alert") == alert and r["labels"].get("pipeline_name") == pipeline
     ]
     assert len(found) <= 1
     return found[0] if found else None
@@ -149,7 +149,7 @@ def unknown_metrics(rules: dict[str, Any]) -> dict[str, set[str]]:
             names = metric_names(rule["expr"])
             assert names, rule["expr"]
             if names - exposed:
-                found[f"{group['name']}/{rule['alert']}"] = names - exposed
+                found[f"{group['name']}/{rule.get('alert') or rule['record']}"] = names - exposed
     return found
 
 
@@ -172,6 +172,7 @@ def test_every_expression_selects_metrics_lakegate_exposes(rules: dict[str, Any]
         "pipeline_runs_total",
         "pipeline_last_success_timestamp_seconds",
         "pipeline_last_duration_seconds",
+        "data_newest_timestamp_seconds",
         "data_quality_score",
         "rows_processed_total",
         "rows_rejected_total",
@@ -222,6 +223,23 @@ def test_freshness_comes_from_the_contract_then_the_schedule(rules: dict[str, An
     assert "looser than the contract" in weather["annotations"]["description"]
     # Neither a schedule nor a contract: the seeds' 24 h.
     assert threshold(get(rules, "adhoc", "DataFreshnessAlert")) == 24 * 3600
+    # The age of the table's newest data, not the time since its last load.
+    assert get(rules, "flights", "DataFreshnessAlert")["expr"] == (
+        'time() - data_newest_timestamp_seconds{table_name="flights"} > 172800'
+    )
+
+
+def test_an_overdue_load_is_its_own_alert_with_the_schedule_allowance(
+    rules: dict[str, Any],
+) -> None:
+    overdue = get(rules, "flights", "PipelineLoadOverdue")
+    assert overdue["expr"] == (
+        'time() - pipeline_last_success_timestamp_seconds{pipeline_name="flights"} > 87000'
+    )  # daily: 24 h plus the 10-minute SLA, whatever the contract's freshness
+    assert threshold(get(rules, "airlines", "PipelineLoadOverdue")) == 24.5 * 3600
+    assert threshold(get(rules, "weather", "PipelineLoadOverdue")) == (31 * 24 + 1) * 3600
+    assert threshold(get(rules, "adhoc", "PipelineLoadOverdue")) == 24 * 3600  # no cron
+    assert overdue["for"] == "15m"
 
 
 def test_a_contract_the_schedule_cannot_meet_is_reported(
@@ -236,7 +254,7 @@ def test_a_contract_the_schedule_cannot_meet_is_reported(
 
 
 def test_severity_follows_the_tier(rules: dict[str, Any]) -> None:
-    breaches = ("PipelineFailure", "DataFreshnessAlert", "LowRowCount")
+    breaches = ("PipelineFailure", "DataFreshnessAlert", "PipelineLoadOverdue", "LowRowCount")
     degradations = ("PipelineSlowdown", "DataQualityDegraded", "RowsQuarantined")
     for alert in breaches:
         assert get(rules, "flights", alert)["labels"]["severity"] == "P0"  # tier 0
@@ -384,7 +402,7 @@ def without_annotations(rules: dict[str, Any]) -> dict[str, Any]:
     bare = copy.deepcopy(rules)
     for group in bare["groups"]:
         for rule in group["rules"]:
-            rule.pop("annotations")
+            rule.pop("annotations", None)  # a recording rule has none
     return bare
 
 
@@ -475,27 +493,59 @@ def test_promtool_detects_a_wrong_threshold(rules: dict[str, Any], tmp_path: Pat
 
 @needs_promtool
 def test_promtool_freshness(rules: dict[str, Any], tmp_path: Path) -> None:
-    """flights last loaded at t=0 (limit 48 h, from its contract); airlines loaded at
-    20 h and 40 h (limit 24.5 h); planes at t=0 (limit 169 h, weekly). One sample and
-    one evaluation every 5 minutes."""
-    stale = expect(rules, "flights", "DataFreshnessAlert", pipeline_name="flights")
+    """flights' newest data is from t=0 (limit 48 h, from its contract) although it loads
+    successfully every 5 minutes; airlines' newest data is from 20 h and 40 h (limit 24.5 h);
+    planes' from t=0 (limit 169 h, weekly). One sample and one evaluation every 5 minutes."""
+    stale = expect(rules, "flights", "DataFreshnessAlert", table_name="flights")
     case = {
         "interval": "5m",
         "input_series": [
-            series("pipeline_last_success_timestamp_seconds", "0x600", pipeline_name="flights"),
+            series("data_newest_timestamp_seconds", "0x600", table_name="flights"),
+            series("pipeline_last_success_timestamp_seconds", "0+300x600", pipeline_name="flights"),
             series(
-                "pipeline_last_success_timestamp_seconds",
+                "data_newest_timestamp_seconds",
                 "0x239 72000x239 144000x120",
-                pipeline_name="airlines",
+                table_name="airlines",
             ),
-            series("pipeline_last_success_timestamp_seconds", "0x600", pipeline_name="planes"),
+            series("data_newest_timestamp_seconds", "0x600", table_name="planes"),
         ],
         "alert_rule_test": [
             {"eval_time": "24h", "alertname": "DataFreshnessAlert", "exp_alerts": []},
             {"eval_time": "47h", "alertname": "DataFreshnessAlert", "exp_alerts": []},
             # Past 48 h, but not yet for 15 minutes.
             {"eval_time": "48h10m", "alertname": "DataFreshnessAlert", "exp_alerts": []},
+            # Stale data, though the last load is minutes old: no overdue load.
             {"eval_time": "49h", "alertname": "DataFreshnessAlert", "exp_alerts": [stale]},
+            {"eval_time": "49h", "alertname": "PipelineLoadOverdue", "exp_alerts": []},
+        ],
+        "promql_expr_test": [
+            {  # the seeds' metric, recorded from the newest data's time
+                "expr": 'data_freshness_hours{table_name="flights"}',
+                "eval_time": "30h",
+                "exp_samples": [
+                    {"labels": 'data_freshness_hours{table_name="flights"}', "value": 30}
+                ],
+            }
+        ],
+    }
+    promtool_test(tmp_path, without_annotations(rules), case, every="5m")
+
+
+@needs_promtool
+def test_promtool_overdue_load(rules: dict[str, Any], tmp_path: Path) -> None:
+    """flights last loaded at t=0 (limit 24 h 10 min: daily plus the SLA); its data is
+    fresh enough (the contract allows 48 h) until 48 h."""
+    overdue = expect(rules, "flights", "PipelineLoadOverdue", pipeline_name="flights")
+    case = {
+        "interval": "5m",
+        "input_series": [
+            series("pipeline_last_success_timestamp_seconds", "0x600", pipeline_name="flights"),
+            series("data_newest_timestamp_seconds", "0x600", table_name="flights"),
+        ],
+        "alert_rule_test": [
+            {"eval_time": "24h", "alertname": "PipelineLoadOverdue", "exp_alerts": []},
+            {"eval_time": "24h30m", "alertname": "PipelineLoadOverdue", "exp_alerts": [overdue]},
+            {"eval_time": "24h30m", "alertname": "DataFreshnessAlert", "exp_alerts": []},
         ],
     }
     promtool_test(tmp_path, without_annotations(rules), case, every="5m")
@@ -562,10 +612,8 @@ def test_promtool_renders_the_annotations(rules: dict[str, Any], tmp_path: Path)
         "interval": "1m",
         "input_series": [
             series("pipeline_last_duration_seconds", "600x60", pipeline_name="flights"),
-            # The last success 50 hours before t=0.
-            series(
-                "pipeline_last_success_timestamp_seconds", "-180000x60", pipeline_name="flights"
-            ),
+            # The newest data from 50 hours before t=0.
+            series("data_newest_timestamp_seconds", "-180000x60", table_name="flights"),
             series("data_quality_score", "0.9x60", **quality),
         ],
         "alert_rule_test": [
@@ -577,9 +625,7 @@ def test_promtool_renders_the_annotations(rules: dict[str, Any], tmp_path: Path)
             {
                 "eval_time": "1h",
                 "alertname": "DataFreshnessAlert",
-                "exp_alerts": [
-                    rendered("DataFreshnessAlert", "2d 3h 0m 0s", pipeline_name="flights")
-                ],
+                "exp_alerts": [rendered("DataFreshnessAlert", "2d 3h 0m 0s", table_name="flights")],
             },
             {
                 "eval_time": "1h",

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +24,23 @@ import yaml
 from deltalake import DeltaTable
 from pytest_httpserver import HTTPServer
 
+from lakegate import api
 from lakegate.config.pipeline import Pipeline, SqlSource, load_pipeline
 from lakegate.config.project import Project, load_project
+from lakegate.errors import UserInputError
 from lakegate.observe.column_lineage import Origin, trace_columns, trace_dataset
-from lakegate.observe.naming import source_dataset, sql_dataset, uri_dataset
+from lakegate.observe.lineage_facets import (
+    FACET_SCHEMA_PATH,
+    LAKEGATE_RUN_FACET_SCHEMA,
+    SCHEMA_BASE_URL,
+    facet_schema,
+)
+from lakegate.observe.naming import fixed_path, source_dataset, sql_dataset, uri_dataset
+from lakegate.observe.orchestration import Orchestration, ParentRun
 from lakegate.runner import RunResult, run_pipeline
 from lakegate.scaffold import PIPELINE_ORDER, create_project
 from lakegate.transform import StageSql, parse_stage
+from tests.conftest import lakegate
 from tests.sources.conftest import TABLE, pg_url  # noqa: F401
 from tests.state.conftest import PG_HOST, PG_PORT
 
@@ -45,10 +58,12 @@ CONTAINERS = {
 
 class Spec:
     """The OpenLineage schemas: a RunEvent validator and one validator per standard
-    facet, keyed by (facet name, container)."""
+    facet, keyed by (facet name, container); lakegate's custom facet is checked against
+    the schema the package ships, like a standard one."""
 
     def __init__(self, folder: Path) -> None:
         docs = [json.loads(p.read_text("utf-8")) for p in sorted(folder.rglob("*.json"))]
+        docs.append(facet_schema())  # lakegate's own
         registry: referencing.Registry = referencing.Registry().with_resources(
             (doc["$id"], referencing.Resource.from_contents(doc)) for doc in docs
         )
@@ -58,11 +73,15 @@ class Spec:
         for doc in docs:
             for key, prop in doc.get("properties", {}).items():
                 name = prop.get("$ref", "").rpartition("/")[2]
-                parents = doc["$defs"].get(name, {}).get("allOf", [{}])
-                kind = parents[0].get("$ref", "").rpartition("/")[2]
-                if kind in CONTAINERS:
-                    schema = {"$ref": f"{doc['$id']}#/$defs/{name}"}
-                    self.facets[key, CONTAINERS[kind]] = self._validator(schema, registry)
+                definition = doc["$defs"].get(name, {})
+                # a facet of one kind (allOf), or of one of several (oneOf: subset)
+                branches = [b["$ref"].rpartition("/")[2] for b in definition.get("oneOf", [])]
+                for branch in branches or [name]:
+                    parents = doc["$defs"].get(branch, {}).get("allOf", [{}])
+                    kind = parents[0].get("$ref", "").rpartition("/")[2]
+                    if kind in CONTAINERS:
+                        schema = {"$ref": f"{doc['$id']}#/$defs/{branch}"}
+                        self.facets[key, CONTAINERS[kind]] = self._validator(schema, registry)
 
     @staticmethod
     def _validator(schema: dict[str, Any], registry: referencing.Registry) -> Any:
@@ -133,6 +152,10 @@ def events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
+def names(datasets: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(d["namespace"], d["name"]) for d in datasets]
+
+
 def copy_project(template: Path, root: Path, lineage: dict[str, Any] | None = None) -> Path:
     """A copy of the demo project, with ``lineage`` as its ``lineage:`` settings."""
     shutil.copytree(template, root)
@@ -161,9 +184,17 @@ def facet(dataset: dict[str, Any], name: str) -> Any:
 
 
 def test_every_event_of_the_demo_validates_against_the_spec(spec: Spec, demo: Demo) -> None:
-    assert [e["eventType"] for e in demo.events] == ["START", "COMPLETE"] * len(PIPELINE_ORDER)
+    # each pipeline: START, its post-load gate's run, its COMPLETE
+    assert [(e["eventType"], e["job"]["name"]) for e in demo.events] == [
+        event
+        for name in PIPELINE_ORDER
+        for event in (("START", name), ("COMPLETE", f"{name}.post_load"), ("COMPLETE", name))
+    ]
     for event in demo.events:
         spec.check(event)
+    assert {e["run"]["facets"]["lakegate"]["_schemaURL"] for e in demo.of("airlines")} == {
+        LAKEGATE_RUN_FACET_SCHEMA
+    }
 
 
 def test_a_run_emits_start_and_complete_with_its_datasets_and_facets(demo: Demo) -> None:
@@ -184,15 +215,27 @@ def test_a_run_emits_start_and_complete_with_its_datasets_and_facets(demo: Demo)
     assert job["ownership"]["owners"] == [{"name": "data-platform@example.com"}]
     assert "sql" not in job  # no transform stage
 
-    extract, target_checked = complete["inputs"]
+    # the target is written, not read: it is no input of the pipeline's run
+    (extract,) = complete["inputs"]
     assert (extract["namespace"], extract["name"]) == (
         "file",
         str(demo.root / "data" / "airlines.parquet"),
     )
-    (output,) = complete["outputs"]
+    assert "subset" not in extract["inputFacets"]  # a single file names itself
+    (output,) = complete["outputs"]  # nothing quarantined: no dead-letter output
     lake = demo.root / "lake" / "airlines"
     assert (output["namespace"], output["name"]) == ("file", str(lake))
+    # the post-load gate reads the target: a run of its own, child of the pipeline's
+    (gate,) = [e for e in demo.events if e["job"]["name"] == "airlines.post_load"]
+    assert gate["job"]["facets"]["jobType"]["jobType"] == "TEST"
+    parent = gate["run"]["facets"]["parent"]
+    assert parent["run"]["runId"] == complete["run"]["runId"]
+    assert (parent["job"]["namespace"], parent["job"]["name"]) == ("demo", "airlines")
+    assert parent["root"]["run"]["runId"] == complete["run"]["runId"]  # no orchestrator
+    assert gate["outputs"] == []
+    (target_checked,) = gate["inputs"]
     assert (target_checked["namespace"], target_checked["name"]) == ("file", str(lake))
+    assert demo.events.index(gate) == demo.events.index(complete) - 1
     table = DeltaTable(str(lake))
     columns = [f["name"] for f in facet(output, "schema")["fields"]]
     assert columns == [f.name for f in table.schema().fields]
@@ -231,9 +274,12 @@ def test_a_run_emits_start_and_complete_with_its_datasets_and_facets(demo: Demo)
 
 
 def test_run_ids_are_uuids_shared_by_a_run_and_unique_across_runs(demo: Demo) -> None:
-    ids = [e["run"]["runId"] for e in demo.events]
+    pipelines = [e for e in demo.events if e["job"]["name"] in PIPELINE_ORDER]
+    ids = [e["run"]["runId"] for e in pipelines]
     assert len(set(ids)) == len(PIPELINE_ORDER)
     assert all(a == b for a, b in zip(ids[::2], ids[1::2], strict=True))
+    gates = {e["run"]["runId"] for e in demo.events if e["job"]["name"].endswith(".post_load")}
+    assert len(gates) == len(PIPELINE_ORDER) and not gates & set(ids)
 
 
 def test_flights_column_lineage_traces_the_carrier_name_to_the_airlines_table(
@@ -241,9 +287,21 @@ def test_flights_column_lineage_traces_the_carrier_name_to_the_airlines_table(
 ) -> None:
     _, complete = demo.of("flights")
     airlines = ("file", str(demo.root / "lake" / "airlines"))
-    extract = ("file", str(demo.root / "data" / "flights" / "*.parquet"))
-    names = [(d["namespace"], d["name"]) for d in complete["inputs"]]
-    assert names[:2] == [extract, airlines]  # the extract, then the lake table joined
+    extract = ("file", str(demo.root / "data" / "flights"))  # data/flights/*.parquet
+    # the extract, the lake table the stage joins, and those the contract's
+    # relationships checks read (origin, dest -> airports; tailnum -> planes), as
+    # `lakegate graph` lists them; not the target
+    lake = [("file", str(demo.root / "lake" / t)) for t in ("airlines", "airports", "planes")]
+    assert names(complete["inputs"]) == [extract, *lake]
+    start = next(e for e in demo.events if e["job"]["name"] == "flights")
+    assert names(start["inputs"]) == [extract, *lake]
+    graph = lakegate("graph", "--project", str(demo.root), "--format", "json")
+    assert graph.returncode == 0, graph.stderr
+    assert sorted(json.loads(graph.stdout)["pipelines"]["flights"]["reads"]) == [
+        "airlines",
+        "airports",
+        "planes",
+    ]
     assert "lake.airlines" in complete["job"]["facets"]["sql"]["query"]
 
     (output,) = complete["outputs"]
@@ -266,6 +324,211 @@ def test_flights_column_lineage_traces_the_carrier_name_to_the_airlines_table(
 
     record = demo.results["flights"].record
     assert facet(output, "outputStatistics")["rowCount"] == record.rows_loaded == 336_776
+
+
+def test_a_glob_source_is_named_by_its_folder_with_the_files_read_as_a_subset(
+    demo: Demo,
+) -> None:
+    """weather reads data/weather/2013-*.parquet: the dataset is the folder, as Spark's
+    integration names files it reads, and the files are listed by the names another
+    tool reading one of them would give it."""
+    start, complete = (e for e in demo.of("weather") if e["job"]["name"] == "weather")
+    folder = ("file", str(demo.root / "data" / "weather"))
+    assert names(start["inputs"])[0] == names(complete["inputs"])[0] == folder
+    assert "subset" not in start["inputs"][0].get("inputFacets", {})  # not read yet
+    subset = complete["inputs"][0]["inputFacets"]["subset"]
+    files = sorted(str(f) for f in (demo.root / "data" / "weather").glob("2013-*.parquet"))
+    assert len(files) == 12
+    assert subset["inputCondition"] == {"type": "location", "locations": files}
+    assert all(uri_dataset(f) == ("file", f) for f in files)
+    lineage = facet(complete["outputs"][0], "columnLineage")["fields"]
+    assert {(f["namespace"], f["name"]) for f in lineage["temp"]["inputFields"]} == {folder}
+    # a folder source lists the files its run read (new_files: the new ones)
+    _, planes = (e for e in demo.of("planes") if e["job"]["name"] == "planes")
+    assert names(planes["inputs"])[0] == ("file", str(demo.root / "data" / "planes"))
+    read = sorted(str(f) for f in (demo.root / "data" / "planes").glob("*.parquet"))
+    assert planes["inputs"][0]["inputFacets"]["subset"]["inputCondition"]["locations"] == read
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/p/data/weather/2013-*.parquet", "/p/data/weather"),
+        ("/p/data/*/2013.parquet", "/p/data"),
+        ("/p/data/{run_date}/flights.csv", "/p/data"),
+        ("/p/data/flights_{run_date}.csv", "/p/data"),
+        ("/p/data/**/*.json", "/p/data"),
+        ("/p/data/airlines.parquet", "/p/data/airlines.parquet"),
+        ("/p/data/planes", "/p/data/planes"),
+        ("s3://bucket/raw/2024-*.parquet", "s3://bucket/raw"),
+    ],
+)
+def test_a_source_path_is_named_by_its_fixed_part(path: str, expected: str) -> None:
+    assert fixed_path(path) == expected
+
+
+def test_quarantined_rows_make_the_dead_letter_table_an_output(demo: Demo) -> None:
+    _, complete = (e for e in demo.of("weather") if e["job"]["name"] == "weather")
+    record = demo.results["weather"].record
+    target = ("file", str(demo.root / "lake" / "weather"))
+    dead_letter = ("file", str(demo.root / "lake" / "_dead_letter" / "weather"))
+    assert names(complete["outputs"]) == [target, dead_letter]
+    assert DeltaTable(dead_letter[1]).version() >= 0  # the table the rows went to
+    stats = complete["outputs"][1]["outputFacets"]["outputStatistics"]
+    assert stats["rowCount"] == record.rows_rejected == 1  # the 1,048 mph wind reading
+    assert target not in names(complete["inputs"])  # no self-loop
+    # runs that quarantined nothing write no dead-letter table
+    _, airlines = (e for e in demo.of("airlines") if e["job"]["name"] == "airlines")
+    assert len(airlines["outputs"]) == 1
+
+
+def test_a_replay_reads_and_writes_the_dead_letter_table(
+    spec: Spec, template: Path, tmp_path: Path
+) -> None:
+    from lakegate.runner import Replay, RunOptions
+
+    root = copy_project(template, tmp_path / "p", {"transport": "file", "path": "out/ol.jsonl"})
+    # appended, not partition-overwritten: a replay may load into it
+    edit_yaml(
+        root / "pipelines" / "weather.yaml",
+        load={"target": "weather", "strategy": "append"},
+    )
+    assert run(root, "weather").ok
+    project = load_project(root)
+    pipeline = load_pipeline(root / "pipelines" / "weather.yaml")
+    replayed = run_pipeline(project, pipeline, RunOptions(replay=Replay()))
+    assert replayed.record.run_id.startswith("replay-")
+    mine = [
+        e
+        for e in events(root / "out" / "ol.jsonl")
+        if e["run"]["facets"].get("lakegate", {}).get("runId") == replayed.record.run_id
+    ]
+    assert [e["eventType"] for e in mine] == ["START", "COMPLETE" if replayed.ok else "FAIL"]
+    dead_letter = ("file", str(root / "lake" / "_dead_letter" / "weather"))
+    for event in mine:
+        spec.check(event)
+        assert names(event["inputs"])[0] == dead_letter  # the batch is the quarantined rows
+    assert dead_letter in names(mine[1]["outputs"])  # its rows are marked replayed
+
+
+def test_an_orchestrators_nominal_time_and_parent_run_are_emitted(
+    spec: Spec, template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("OPENLINEAGE_PARENT_ID", "OPENLINEAGE_ROOT_PARENT_ID", "AIRFLOW_CTX_LOGICAL_DATE"):
+        monkeypatch.delenv(var, raising=False)
+    root = copy_project(template, tmp_path / "p", {"transport": "file", "path": "out/ol.jsonl"})
+    task = "9e6c2c1e-3f2b-4b8a-9d47-2c1a7f3e5b10"
+    dag = "0b8f6a52-7d1e-4c3a-8f5b-6e2d9c4a1b07"
+    result = api.run(
+        "airlines",
+        project=root,
+        nominal_time="2024-03-01T05:00:00Z",
+        parent_run=f"airflow/flights_daily.airlines/{task}",
+        root_run=f"airflow/flights_daily/{dag}",
+        retries=False,
+    )
+    assert result.ok
+    start, gate, complete = events(root / "out" / "ol.jsonl")
+    for event in (start, gate, complete):
+        spec.check(event)
+    for event in (start, complete):
+        facets = event["run"]["facets"]
+        assert facets["nominalTime"]["nominalStartTime"] == "2024-03-01T05:00:00+00:00"
+        parent = facets["parent"]
+        assert parent["run"]["runId"] == task
+        assert (parent["job"]["namespace"], parent["job"]["name"]) == (
+            "airflow",
+            "flights_daily.airlines",
+        )
+        root_job = parent["root"]["job"]
+        assert parent["root"]["run"]["runId"] == dag
+        assert (root_job["namespace"], root_job["name"]) == ("airflow", "flights_daily")
+    # the gate's run is the pipeline's child, under the same root
+    assert gate["run"]["facets"]["parent"]["run"]["runId"] == complete["run"]["runId"]
+    assert gate["run"]["facets"]["parent"]["root"]["run"]["runId"] == dag
+    with pytest.raises(UserInputError, match="not a UUID"):
+        api.run("airlines", project=root, parent_run="airflow/dag.task/not-a-uuid")
+    with pytest.raises(UserInputError, match="ISO 8601"):
+        api.run("airlines", project=root, nominal_time="yesterday")
+
+
+def test_a_shell_task_passes_the_parent_run_in_the_environment(
+    spec: Spec, template: Path, tmp_path: Path
+) -> None:
+    """`lakegate run` in a BashOperator: OPENLINEAGE_PARENT_ID and Airflow's logical date;
+    a malformed value is ignored with a warning, never failing the run."""
+    root = copy_project(template, tmp_path / "p", {"transport": "file", "path": "out/ol.jsonl"})
+    task = "9e6c2c1e-3f2b-4b8a-9d47-2c1a7f3e5b10"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENLINEAGE_", "AIRFLOW_"))},
+        "OPENLINEAGE_PARENT_ID": f"airflow/flights_daily.airlines/{task}",
+        "AIRFLOW_CTX_LOGICAL_DATE": "2024-03-01T05:00:00+00:00",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "lakegate", "run", "pipelines/airlines.yaml"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    env["OPENLINEAGE_PARENT_ID"] = "airflow/no-run-id"
+    del env["AIRFLOW_CTX_LOGICAL_DATE"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "lakegate", "run", "pipelines/airlines.yaml"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 0, bad.stderr
+    assert "ignored the environment's" in bad.stderr
+    emitted = [e for e in events(root / "out" / "ol.jsonl") if e["job"]["name"] == "airlines"]
+    for event in emitted:
+        spec.check(event)
+    first, second = emitted[1]["run"]["facets"], emitted[3]["run"]["facets"]
+    assert first["parent"]["run"]["runId"] == task
+    assert first["nominalTime"]["nominalStartTime"] == "2024-03-01T05:00:00+00:00"
+    assert "parent" not in second and "nominalTime" not in second
+
+
+def test_the_environment_is_read_by_the_openlineage_conventions() -> None:
+    task = "9E6C2C1E-3F2B-4B8A-9D47-2C1A7F3E5B10"
+    parts = Orchestration.from_env(
+        {
+            "OPENLINEAGE_PARENT_JOB_NAMESPACE": "prefect",
+            "OPENLINEAGE_PARENT_JOB_NAME": "flows/nightly",
+            "OPENLINEAGE_PARENT_RUN_ID": task,
+            "AIRFLOW_CTX_EXECUTION_DATE": "2024-03-01T05:00:00",  # Airflow 2; naive: UTC
+        }
+    )
+    assert parts.parent == ParentRun("prefect", "flows/nightly", task.lower())
+    assert parts.nominal_start == dt.datetime(2024, 3, 1, 5, tzinfo=dt.UTC)
+    assert ParentRun.parse(f"ns/a/b/{task}") == ParentRun("ns", "a/b", task.lower())
+    assert Orchestration.from_env({}).empty
+
+
+def test_the_custom_facet_schema_ships_in_the_package() -> None:
+    """The ``lakegate`` facet's ``_schemaURL`` names a schema the package holds, at the
+    same path of the repository, and its fragment is a definition of that schema."""
+    doc = facet_schema()
+    url, _, fragment = LAKEGATE_RUN_FACET_SCHEMA.partition("#")
+    assert doc["$id"] == url == SCHEMA_BASE_URL + FACET_SCHEMA_PATH
+    assert fragment == "/$defs/LakegateRunFacet" and "LakegateRunFacet" in doc["$defs"]
+    package = Path(__file__).resolve().parents[2] / "src" / "lakegate" / "observe"
+    assert url.endswith("/src/lakegate/observe/" + FACET_SCHEMA_PATH)
+    assert json.loads((package / FACET_SCHEMA_PATH).read_text("utf-8")) == doc
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text("utf-8")
+    data = re.search(r"^lakegate = \[(.*)\]$", pyproject, re.MULTILINE)
+    assert data is not None
+    patterns = [p.strip().strip('"') for p in data.group(1).split(",")]
+    shipped = package.parent
+    assert any((shipped / "observe" / FACET_SCHEMA_PATH) in shipped.glob(p) for p in patterns), (
+        patterns
+    )
+    jsonschema.Draft202012Validator.check_schema(doc)
 
 
 # ---------------------------------------------------------------------- failures
@@ -318,10 +581,10 @@ def test_the_http_transport_posts_each_event_to_the_server(
     result = run(root, "airlines")
     assert result.ok
     bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
-    assert [b["eventType"] for b in bodies] == ["START", "COMPLETE"]
+    assert [b["eventType"] for b in bodies] == ["START", "COMPLETE", "COMPLETE"]
     for body in bodies:
         spec.check(body)
-    assert bodies[1]["run"]["facets"]["lakegate"]["runId"] == result.record.run_id
+    assert bodies[2]["run"]["facets"]["lakegate"]["runId"] == result.record.run_id
     assert not (root / ".lakegate" / "lineage.jsonl").exists()
 
 

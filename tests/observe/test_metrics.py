@@ -4,7 +4,9 @@ JSON application logs carrying the run id."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
+from lakegate.observe.lineage_facets import LAKEGATE_RUN_FACET_SCHEMA, facet_schema
 from lakegate.observe.metrics import DURATION_BUCKETS, METRICS, exposed_names
 from lakegate.runner import RunResult, run_pipeline
 from lakegate.scaffold import create_project
@@ -24,6 +27,10 @@ from lakegate.state.store import StateStore
 from tests.conftest import lakegate
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not installed (apt-get install -y prometheus); .ci/run installs it",
+)
 
 
 def samples(text: str) -> Samples:
@@ -101,11 +108,18 @@ def test_every_run_rewrites_the_textfile_with_the_history(project: Path) -> None
         value(found, "data_quality_score", table_name="airlines_strict", check_type="row_count")
         == 0
     )
-    assert 0 <= value(found, "data_freshness_hours", table_name="weather") < 1
-    assert (
-        "data_freshness_hours",
-        (("table_name", "airlines_strict"),),
-    ) not in found  # never loaded
+    # Freshness: the age of the newest observation loaded (2013), not of the load.
+    newest = weather.data_newest_at
+    assert newest is not None and newest.year == 2013
+    age = value(found, "data_freshness_seconds", table_name="weather")
+    written = (project / ".lakegate" / "metrics.prom").stat().st_mtime
+    assert age == pytest.approx(written - newest.timestamp(), abs=60)
+    assert value(found, "data_newest_timestamp_seconds", table_name="weather") == (
+        newest.timestamp()
+    )
+    assert 0 <= value(found, "data_last_load_age_seconds", table_name="weather") < 600
+    for name in ("data_freshness_seconds", "data_last_load_age_seconds"):
+        assert (name, (("table_name", "airlines_strict"),)) not in found  # never loaded
     sla = value(found, "pipeline_sla_seconds", pipeline_name="flights")
     assert sla == load_pipeline(project / "pipelines" / "flights.yaml").pipeline.sla_minutes * 60
     # Nothing exposed that METRICS does not declare.
@@ -181,8 +195,9 @@ def test_serve_exposes_metrics_runs_and_health(project: Path) -> None:
             assert scraped.status_code == 200
             assert scraped.headers["content-type"].startswith("text/plain")
             found = samples(scraped.text)
+            ages = ("data_freshness_seconds", "data_last_load_age_seconds")  # grow with time
             assert found == samples((project / ".lakegate" / "metrics.prom").read_text()) | {
-                key: found[key] for key in found if key[0] == "data_freshness_hours"
+                key: found[key] for key in found if key[0] in ages
             }
             runs = client.get("/api/runs", params={"limit": 2}).json()
             assert [r["run_id"] for r in runs] == [r.run_id for r in history(project)[:2]]
@@ -190,7 +205,17 @@ def test_serve_exposes_metrics_runs_and_health(project: Path) -> None:
             page = client.get("/")
             assert page.status_code == 200 and "airlines_strict" in page.text
             assert client.get("/nowhere").status_code == 404
-            assert client.get("/api/runs", params={"limit": "x"}).status_code == 400
+            for bad in ("abc", "0", "-3", "1.5", "100000"):
+                refused = client.get("/api/runs", params={"limit": bad})
+                assert refused.status_code == 400
+                assert refused.headers["content-type"].startswith("application/json")
+                assert refused.json() == {
+                    "error": f"limit must be a whole number of runs from 1 to 1000, not {bad!r}"
+                }
+            # The custom lineage facet's schema, as the package ships it.
+            schema = client.get("/openlineage/1-0-0/LakegateRunFacet.json")
+            assert schema.status_code == 200 and schema.json() == facet_schema()
+            assert schema.json()["$id"] == LAKEGATE_RUN_FACET_SCHEMA.split("#")[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -230,3 +255,45 @@ def test_metrics_command_prints_writes_and_rejects_bad_options(project: Path) ->
     assert "pipeline_runs_total" in out.read_text()
     bad = lakegate("--log-format", "xml", "runs", "--project", str(project))
     assert bad.returncode == 2 and "log format must be text or json" in bad.stderr
+
+
+@needs_promtool
+def test_promtool_accepts_the_metrics(project: Path) -> None:
+    """Written and served metrics pass promtool's lint (base units: seconds, not hours)."""
+    for text in (
+        (project / ".lakegate" / "metrics.prom").read_text(),
+        lakegate("metrics", "--project", str(project)).stdout,
+    ):
+        assert "data_freshness_seconds{" in text
+        check = subprocess.run(
+            ["promtool", "check", "metrics"], input=text, capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+@needs_promtool
+def test_promtool_rejects_a_family_in_hours() -> None:
+    """The lint the metrics are held to does fail on the seeds' unit."""
+    text = "# HELP data_freshness_hours Hours.\n# TYPE data_freshness_hours gauge\n"
+    text += 'data_freshness_hours{table_name="t"} 1\n'
+    check = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True
+    )
+    assert check.returncode != 0 and 'base unit "seconds"' in check.stdout + check.stderr
+
+
+def test_freshness_metrics_are_measured_at_collection(project: Path) -> None:
+    """The ages grow with the collection time; the newest data's time does not."""
+    from prometheus_client import generate_latest
+
+    from lakegate.observe.metrics import registry_for
+
+    proj = load_project(project)
+    weather = next(r for r in history(project) if r.pipeline_name == "weather")
+    assert weather.completed_at is not None and weather.data_newest_at is not None
+    at = weather.completed_at + dt.timedelta(hours=2)
+    found = samples(generate_latest(registry_for(proj, at)).decode())
+    assert value(found, "data_freshness_seconds", table_name="weather") == pytest.approx(
+        (at - weather.data_newest_at).total_seconds()
+    )
+    assert value(found, "data_last_load_age_seconds", table_name="weather") == pytest.approx(7200)

@@ -82,7 +82,7 @@ def test_hand_computed_pipeline(tiny: Path) -> None:
         "data_quality": (9.2, 20),  # 5 + 3 + 1.2 + 0 + 0
         "performance": (4, 15),  # over the SLA in 1 of 10 runs: not more than 10 %
         "documentation": (2.5, 10),  # owner 1 + 2 of 4 columns described 1.5
-        "monitoring": (4, 12),  # freshness SLA 3 + sla_minutes 1
+        "monitoring": (4, 14),  # freshness SLA 3 + sla_minutes 1; no metrics: no rules
         "testing": (3, 5),  # a pre-load gate with checks
         "cost_efficiency": (0, 0),
     }
@@ -109,17 +109,19 @@ def test_hand_computed_pipeline(tiny: Path) -> None:
         (0, 2, "missing: 0 consumer(s) named in the contract"),
         (0, 1, "missing: a tier"),
     ]
-    assert [i.points for i in d["monitoring"].evidence] == [0, 3, 0, 1, 0]
+    assert [i.points for i in d["monitoring"].evidence] == [0, 0, 3, 0, 1, 0]
+    assert d["monitoring"].evidence[1].evidence == "missing: alert rules need the metrics exported"
     assert [i.evidence for i in d["monitoring"].unmeasured] == [
-        "alert rules and dashboards on the metrics (kept outside lakegate)"
+        "dashboards on the metrics (kept outside lakegate)"
     ]
     assert d["testing"].unmeasured[0].max_points == 5
     assert d["cost_efficiency"].unmeasured[0].max_points == 10
     assert d["cost_efficiency"].evidence == ()
 
-    # 20 + 9.2 + 4 + 2.5 + 4 + 3 of 20 + 20 + 15 + 10 + 12 + 5 measurable
-    assert (orders.points, orders.measurable_max, orders.scaled) == (42.7, 82, 52.07)
-    assert orders.band == orders.scaled_band == BANDS[1][1]  # 41-60
+    # 20 + 9.2 + 4 + 2.5 + 4 + 3 of 20 + 20 + 15 + 10 + 14 + 5 measurable
+    assert (orders.points, orders.measurable_max, orders.scaled) == (42.7, 84, 50.83)
+    assert orders.band == BANDS[1][1]  # 41-60
+    assert not hasattr(orders, "scaled_band")  # one verdict
     # One pipeline: the project is that pipeline.
     assert points(report.project) == points(orders)
     assert (report.project.name, report.project.points) == ("tiny", 42.7)
@@ -135,8 +137,8 @@ def test_without_runs_history_items_are_unmeasured(tiny: Path) -> None:
     assert [i.evidence for i in d["data_quality"].unmeasured] == [
         "latest quality score: no gated run yet"
     ]
-    # 9.2 - 0 (no score yet) + 2.5 + 4 + 3 of 17 + 10 + 12 + 5
-    assert (orders.points, orders.measurable_max) == (18.7, 44)
+    # 9.2 - 0 (no score yet) + 2.5 + 4 + 3 of 17 + 10 + 14 + 5
+    assert (orders.points, orders.measurable_max) == (18.7, 46)
     assert orders.band == BANDS[0][1]
 
 
@@ -183,12 +185,19 @@ def test_scaffold_airlines_and_project_means(root: Path) -> None:
         ),  # not_null+unique 10, contract 3, 4 of 5 dims 1.6, post 2, score 3
         "performance": (12, 15),  # slowest 1000 s: 55.6 % of the SLA, within 80 %
         "documentation": (10, 10),
-        "monitoring": (9, 12),  # no freshness SLA in contracts/airlines.yaml
+        "monitoring": (11, 14),  # alert rules 2; no freshness SLA in contracts/airlines.yaml
         "testing": (5, 5),
         "cost_efficiency": (0, 0),
     }
-    assert (airlines.points, airlines.measurable_max, airlines.scaled) == (70.6, 82, 86.1)
-    assert airlines.band == BANDS[2][1] and airlines.scaled_band == BANDS[3][1]
+    assert (airlines.points, airlines.measurable_max, airlines.scaled) == (72.6, 84, 86.43)
+    assert airlines.band == BANDS[2][1]  # 61-80: the one verdict, on the points
+    rules = dims(airlines)["monitoring"].evidence[1]
+    assert (rules.points, rules.max_points) == (2, 2)
+    assert rules.evidence == (
+        "7 alert rules from `lakegate alerts export` (PipelineFailure, DataFreshnessAlert, "
+        "PipelineLoadOverdue, DataQualityDegraded, PipelineSlowdown, LowRowCount, "
+        "RowsQuarantined); load the file into Prometheus"
+    )
     # The project: each dimension's mean over the 6 pipelines (only airlines ran).
     project_dims = dims(report.project)
     assert (project_dims["reliability"].points, project_dims["reliability"].measurable_max) == (
@@ -243,7 +252,8 @@ def test_cli_score_json(tiny: Path) -> None:
     assert doc["now"] == "2024-03-02T00:00:00+00:00"
     assert doc["project"]["name"] == "tiny"
     # 20 + (5 + 3 + 1.2 + 3) + 15 + 2.5 + 4 + 3
-    assert (doc["project"]["points"], doc["project"]["measurable_max"]) == (56.7, 82)
+    assert (doc["project"]["points"], doc["project"]["measurable_max"]) == (56.7, 84)
+    assert "scaled_band" not in doc["project"]
     orders = doc["pipelines"][0]
     assert orders["dimensions"][0]["name"] == "reliability"
     assert orders["dimensions"][6]["unmeasured"] == [
@@ -258,5 +268,9 @@ def test_cli_score_json(tiny: Path) -> None:
     assert one.exit_code == 0 and json.loads(one.stdout)["name"] == "orders"
     table = runner.invoke(app, ["score", *now, "--pipeline", "orders"])
     assert table.exit_code == 0 and "56.7 of 100 points" in table.stdout
+    text = " ".join(table.stdout.split())
+    verdicts = [b for _, b in BANDS if b in text]
+    assert verdicts == [BANDS[1][1]], verdicts  # one verdict (41-60), not a second one
+    assert "84 of the 100 points are measurable; 67.5% of those are earned" in text
     unknown = runner.invoke(app, ["score", *now, "--pipeline", "nope"])
     assert unknown.exit_code == 2

@@ -12,7 +12,10 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
+import sqlalchemy as sa
+import yaml
 from typer.testing import CliRunner
 
 from lakegate.cli import app
@@ -22,6 +25,7 @@ from lakegate.observe.monitor import TableStatus, table_status
 from lakegate.runner import RunOptions, run_pipeline
 from lakegate.scaffold import create_project
 from lakegate.state import RunRecord, RunStart, StateStore
+from lakegate.state.records import METADATA
 from tests.conftest import lakegate
 
 T0 = dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.UTC)
@@ -57,6 +61,7 @@ def write_run(
     checks: tuple[int, int] = (0, 0),
     stage: str = "load",
     watermark: dt.datetime | None = None,
+    newest: dt.datetime | None = None,
 ) -> RunRecord:
     """Store one finished run (begun and finished, as the runner does)."""
     run_id = f"{pipeline}-{started:%Y%m%dT%H%M%S}"
@@ -76,6 +81,7 @@ def write_run(
         duration_seconds=seconds,
         target=pipeline,
         quality_score=score,
+        data_newest_at=newest,
     )
     with StateStore(project.state_url) as store:
         store.begin_run(RunStart(pipeline, run_id, started))
@@ -85,6 +91,16 @@ def write_run(
 
 def by_pipeline(statuses: list[TableStatus]) -> dict[str, TableStatus]:
     return {s.pipeline: s for s in statuses}
+
+
+def newest_time_hour(root: Path, pattern: str) -> dt.datetime:
+    """The newest ``time_hour`` of the sample files matching ``pattern`` (UTC)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    path = str(root / "data" / pattern)
+    (value,) = con.execute("SELECT max(time_hour) FROM read_parquet(?)", [path]).fetchone()
+    con.close()
+    return value.astimezone(dt.UTC)
 
 
 def test_real_runs(root: Path) -> None:
@@ -110,7 +126,13 @@ def test_real_runs(root: Path) -> None:
 
     w = got["weather"]
     assert w.last_run == weather and w.last_loaded_run_id == weather.run_id
-    assert w.freshness.hours == pytest.approx(5.0)
+    # Freshness is the age of the newest observation loaded (time_hour, the contract's
+    # freshness column), not the 5 hours since the load.
+    newest = newest_time_hour(root, "weather/2013-*.parquet")
+    assert weather.data_newest_at == w.freshness.newest_at == newest
+    age = (now - newest).total_seconds() / 3600
+    assert w.freshness.hours == pytest.approx(age) and age > 24 * 365
+    assert w.freshness.hours_since_load == pytest.approx(5.0)
     assert w.freshness.sla_hours == 3.0  # contracts/weather.yaml: max_delay_minutes 180
     assert w.freshness.breached
     assert w.volume.rows == weather.rows_transformed == 26_115
@@ -125,7 +147,8 @@ def test_real_runs(root: Path) -> None:
         0,
         1,
     )
-    assert w.alerts == ("stale: loaded 5.0 h ago, freshness SLA 3 h",)
+    stale = f"stale: the newest data ({newest:%Y-%m-%d %H:%M} UTC) is {age:,.1f} h old"
+    assert w.alerts == (f"{stale}, freshness SLA 3 h",)
     assert w.health == "alert"
 
     a = got["airlines"]
@@ -139,43 +162,88 @@ def test_real_runs(root: Path) -> None:
     doc = json.loads(done.stdout)
     assert doc["now"] == now.isoformat()
     tables = {t["pipeline"]: t for t in doc["tables"]}
-    assert tables["weather"]["freshness"]["hours"] == pytest.approx(5.0)
-    assert tables["weather"]["alerts"] == ["stale: loaded 5.0 h ago, freshness SLA 3 h"]
+    assert tables["weather"]["freshness"]["hours"] == pytest.approx(age)
+    assert tables["weather"]["freshness"]["hours_since_load"] == pytest.approx(5.0)
+    assert tables["weather"]["freshness"]["newest_at"] == newest.isoformat()
+    assert tables["weather"]["alerts"] == [f"{stale}, freshness SLA 3 h"]
     assert tables["weather"]["last_run"]["run_id"] == weather.run_id
     assert tables["planes"]["health"] == "never run" and tables["planes"]["last_run"] is None
     failing = lakegate(
         "status", "--project", str(root), "--now", now.isoformat(), "--fail-on-alert"
     )
     assert failing.returncode == 1, failing.stderr
-    assert "alert: weather: stale: loaded 5.0 h ago" in failing.stdout
+    assert f"alert: weather: {stale}" in " ".join(failing.stdout.split())
+
+
+def test_a_run_that_finds_nothing_new_leaves_the_data_as_old_as_it_was(root: Path) -> None:
+    """weather read as new files: the second run finds none and succeeds. The data is
+    as old as before (freshness unchanged, still stale); only the load is recent."""
+    pipeline_file = root / "pipelines" / "weather.yaml"
+    doc = yaml.safe_load(pipeline_file.read_text())
+    doc["extract"]["strategy"] = "new_files"
+    pipeline_file.write_text(yaml.safe_dump(doc))
+    project = load_project(root)
+    pipeline = load_pipeline(pipeline_file)
+    first = run_pipeline(project, pipeline)
+    assert first.ok and first.record.rows_loaded == 26_114
+    second = run_pipeline(project, pipeline)
+    assert second.ok and second.record.stage == "extract"  # no new file
+    assert second.record.data_newest_at == first.record.data_newest_at
+    assert second.record.completed_at is not None
+    now = second.record.completed_at + HOUR
+
+    w = by_pipeline(table_status(project, now))["weather"]
+
+    newest = newest_time_hour(root, "weather/2013-*.parquet")
+    assert w.freshness.newest_at == newest
+    assert w.freshness.hours == pytest.approx((now - newest).total_seconds() / 3600)
+    assert w.freshness.breached and w.health == "alert"
+    assert w.freshness.hours_since_load == pytest.approx(1.0)
+
+
+def test_without_a_timestamp_column_the_source_files_age_stands_in(root: Path) -> None:
+    """airlines has no date or timestamp column: its data is as new as its file."""
+    project = load_project(root)
+    source = root / "data" / "airlines.parquet"
+    result = run_pipeline(project, load_pipeline(root / "pipelines" / "airlines.yaml"))
+    assert result.ok
+    modified = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
+    assert result.record.data_newest_at == modified
 
 
 def test_freshness_against_a_fixed_now(root: Path) -> None:
     project = load_project(root)
-    write_run(project, "weather", T0, seconds=60)  # completes 05:01
-    write_run(project, "flights", T0, seconds=60)
+    # The data each load held was 30 minutes old when it completed at 05:01.
+    write_run(project, "weather", T0, seconds=60, newest=T0 - dt.timedelta(minutes=29))
+    write_run(project, "flights", T0, seconds=60, newest=T0 - dt.timedelta(minutes=29))
+    write_run(project, "airports", T0, seconds=60)  # recorded no newest data
     now = T0 + dt.timedelta(hours=4, minutes=31)  # 09:31: 4.5 h after the load
 
     got = by_pipeline(table_status(project, now))
 
     assert got["weather"].last_loaded_at == T0 + dt.timedelta(minutes=1)
-    assert got["weather"].freshness.hours == 4.5
+    assert got["weather"].freshness.hours == 5.0
+    assert got["weather"].freshness.hours_since_load == 4.5
     assert got["weather"].freshness.breached  # SLA 3 h
-    assert got["flights"].freshness.hours == 4.5
+    assert got["flights"].freshness.hours == 5.0
     assert got["flights"].freshness.sla_hours == 24.0  # max_delay_minutes 1440
     assert not got["flights"].freshness.breached and got["flights"].alerts == ()
+    airports = got["airports"].freshness  # nothing to judge: no age, no alert
+    assert (airports.hours, airports.newest_at, airports.hours_since_load) == (None, None, 4.5)
 
 
-def test_freshness_counts_from_the_last_loaded_run(root: Path) -> None:
+def test_freshness_counts_from_the_newest_data_of_the_last_finished_run(root: Path) -> None:
     project = load_project(root)
-    write_run(project, "weather", T0, status="partial", seconds=60)  # partial loads
-    write_run(project, "weather", T0 + 2 * HOUR, status="failed", seconds=60)
-    write_run(project, "weather", T0 + 30 * HOUR, seconds=60)  # after `now`: ignored
+    write_run(project, "weather", T0, status="partial", seconds=60, newest=T0)  # partial loads
+    # A failed run carries over what the table held.
+    write_run(project, "weather", T0 + 2 * HOUR, status="failed", seconds=60, newest=T0)
+    write_run(project, "weather", T0 + 30 * HOUR, seconds=60, newest=T0 + 30 * HOUR)  # later
 
-    w = by_pipeline(table_status(project, T0 + 3 * HOUR + dt.timedelta(minutes=1)))["weather"]
+    w = by_pipeline(table_status(project, T0 + 3 * HOUR))["weather"]
 
     assert w.last_run is not None and w.last_run.status == "failed"
     assert w.freshness.hours == 3.0 and not w.freshness.breached  # exactly the SLA: no alert
+    assert w.freshness.hours_since_load == pytest.approx(3 - 1 / 60)  # the partial run's
     assert (w.finished_runs, w.success_rate_pct, w.failed_last_24h) == (2, 50.0, 1)
     assert w.alerts == ("1 failed run(s) in the last 24 h", "success rate 50.0% < 95% (2 runs)")
 
@@ -317,3 +385,33 @@ def test_cli_status_json_and_exit_codes(root: Path) -> None:
     assert later.exit_code == 0, later.output  # the run started after that `now`
     bad = runner.invoke(app, ["status", "-p", str(root), "--now", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_a_store_of_schema_version_6_gains_the_newest_data_column(tmp_path: Path) -> None:
+    """Migration 7 adds ``lakegate_runs.data_newest_at``; older runs read back None."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # what schema version 6 created
+        METADATA.create_all(conn)
+        conn.execute(sa.text("ALTER TABLE lakegate_runs DROP COLUMN data_newest_at"))
+        conn.execute(sa.text("INSERT INTO lakegate_meta VALUES ('schema_version', '6')"))
+    engine.dispose()
+    with StateStore(url) as state:
+        state.begin_run(RunStart("p", "old", T0))
+        state.finish_run(
+            RunRecord(pipeline_name="p", run_id="old", started_at=T0, status="success")
+        )
+        state.begin_run(RunStart("p", "new", T0 + HOUR))
+        newest = dt.datetime(2013, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+        state.finish_run(
+            RunRecord(
+                pipeline_name="p",
+                run_id="new",
+                started_at=T0 + HOUR,
+                status="success",
+                data_newest_at=newest,
+            )
+        )
+        runs = {r.run_id: r for r in state.runs("p")}
+    assert runs["old"].data_newest_at is None
+    assert runs["new"].data_newest_at == newest and runs["new"].data_newest_at.tzinfo == dt.UTC

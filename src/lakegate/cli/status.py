@@ -56,8 +56,9 @@ def status_command(
     ] = False,
     format: FormatOption = OutputFormat.table,
 ) -> None:
-    """Show each table's health from the run history: last run, freshness, volume,
-    quality score, success rate, SLA breaches and alerts (the seeds' dashboard).
+    """Show each table's health from the run history: last run, freshness (the age of
+    the newest data, and the hours since the last load), volume, quality score, success
+    rate, SLA breaches and alerts (the seeds' dashboard).
 
     Exit codes: 0, or 1 with --fail-on-alert when a table has an alert; 2 bad input.
     """
@@ -121,13 +122,16 @@ def score_command(
         out.print("lakegate score --pipeline NAME shows the evidence for every point", style="dim")
     else:
         out.print(_evidence_table(chosen))
-    out.print(f"{chosen.name}: {chosen.points:g} of 100 points - {chosen.band}", highlight=False)
-    if chosen.scaled is not None:
-        out.print(
-            f"{chosen.name}: {chosen.points:g} of the {chosen.measurable_max:g} measurable points "
-            f"= {chosen.scaled:g} of 100 - {chosen.scaled_band}",
-            highlight=False,
-        )
+    measured = (
+        f" ({chosen.measurable_max:g} of the 100 points are measurable; {chosen.scaled:g}% of "
+        "those are earned)"
+        if chosen.scaled is not None
+        else " (nothing measurable yet)"
+    )
+    out.print(
+        f"{chosen.name}: {chosen.points:g} of 100 points{measured} - {chosen.band}",
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------------- rendering
@@ -142,7 +146,8 @@ def _status_table(project: str, now: str, statuses: list[TableStatus]) -> Table:
     for column in (
         "table",
         "last run (UTC)",
-        "age h / SLA h",
+        "data age h / SLA h",
+        "loaded h ago",
         "rows / avg7 / var",
         "score / checks",
         "success",
@@ -156,7 +161,7 @@ def _status_table(project: str, now: str, statuses: list[TableStatus]) -> Table:
         if not s.configured:
             name = f"[dim]{name} (no pipeline file)[/]"
         if s.last_run is None:
-            table.add_row(name, "[dim]never run[/]", *[""] * 6, "[dim]never run[/]")
+            table.add_row(name, "[dim]never run[/]", *[""] * 7, "[dim]never run[/]")
             continue
         run = s.last_run
         color = {"success": "green", "partial": "yellow", "running": "cyan"}.get(run.status, "red")
@@ -166,6 +171,7 @@ def _status_table(project: str, now: str, statuses: list[TableStatus]) -> Table:
             name,
             f"[{color}]{run.status}[/] {run.started_at:%Y-%m-%d %H:%M}",
             f"{_num(f.hours)} / {_num(f.sla_hours, 'g')}",
+            _num(f.hours_since_load),
             f"{_num(v.rows, ',')} / {_num(v.baseline_rows)} / {_num(v.variance_pct, '.1f', '%')}",
             f"{_num(s.quality_score, 'g')} / {_num(s.check_pass_rate_pct, '.1f', '%')}",
             f"{_num(s.success_rate_pct, '.1f', '%')} of {s.finished_runs}",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from lakegate.config.contract import Contract
     from lakegate.config.pipeline import Pipeline
     from lakegate.config.project import Project
+    from lakegate.observe.orchestration import Orchestration
     from lakegate.state.records import RunRecord
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class RunContext:
         contract: The pipeline's data contract, or None.
         run_id: The run's id (a ``replay-`` prefix for a dead-letter replay).
         started_at: When the run started (aware UTC).
+        orchestration: The orchestrator's run it belongs to (nominal time, parent run;
+            :mod:`lakegate.observe.orchestration`), or None to read the environment.
     """
 
     project: Project
@@ -42,6 +45,7 @@ class RunContext:
     contract: Contract | None
     run_id: str
     started_at: dt.datetime
+    orchestration: Orchestration | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class RunOutcome:
             cast to the contract), or None when the run stopped before the load.
         committed_version: The Delta table version the load committed, or None when
             nothing was committed.
+        source_files: The files the extract read (absolute paths), empty when it read
+            no files (a SQL or REST source, a replay, nothing new).
     """
 
     record: RunRecord
@@ -66,6 +72,7 @@ class RunOutcome:
     source_columns: Sequence[tuple[str, str]] | None = None
     target_columns: Sequence[tuple[str, str]] | None = None
     committed_version: int | None = None
+    source_files: Sequence[str] = ()
 
     @property
     def reports(self) -> list[ValidationReport]:

@@ -2,8 +2,9 @@
 
 :func:`alert_rules` turns a project's pipeline files and contracts into a Prometheus
 rule file: the seeds' five alerts (freshness, quality, failure, slowdown, low row
-count) plus quarantined rows, with every threshold read from the configuration, and
-one project-wide rule for metrics that have stopped arriving.
+count) plus overdue loads and quarantined rows, with every threshold read from the
+configuration, one project-wide rule for metrics that have stopped arriving, and the
+recording rule ``data_freshness_hours`` (the seeds' name, for their dashboards).
 
 **Why gauges and counter increases, not rate() quantiles.** A lakegate run is a short
 process: its metrics reach Prometheus as a textfile or a Pushgateway group rewritten
@@ -14,10 +15,12 @@ daily pipeline therefore changes its series once a day, and a histogram quantile
 ``increase()`` of counters over windows long enough to contain a run. Two caveats
 are handled:
 
-* ``data_freshness_hours`` is computed when the metrics are *written*; in textfile
+* ``data_freshness_seconds`` is computed when the metrics are *written*; in textfile
   and Pushgateway mode it is frozen right after the last run and never grows when
   runs stop, exactly when a freshness alert matters. Freshness is measured instead as
-  ``time() - pipeline_last_success_timestamp_seconds``, right in all three modes.
+  ``time() - data_newest_timestamp_seconds`` (the age of the table's newest data), and
+  the time since the last successful load as ``time() -
+  pipeline_last_success_timestamp_seconds``, right in all three modes.
 * ``increase()`` cannot see the first value of a new series (a first failure creates
   the ``status="failed"`` series at 1). The failure rule adds the series that are new
   within the hour (while the pipeline already reported runs an hour earlier, so a
@@ -30,7 +33,7 @@ schedule would only matter for tuning evaluation intervals, and these rules need
 none. One more group, ``lakegate.<project>``, holds the project-wide rule.
 
 **Severity** (the seeds' alert severity table, P0 highest). Breaches -- failure,
-freshness, low row count, missing metrics -- get ``P<tier>`` from ``pipeline.tier``
+freshness, overdue load, low row count, missing metrics -- get ``P<tier>`` from ``pipeline.tier``
 (0: revenue or compliance, 1: business-critical, 2: non-critical, 3: best effort), or
 P2 ("non-critical pipeline failed") without a tier. Degradations -- slowdown at 80% of
 the SLA, quality drift, quarantined rows -- are always P3, as in the table's P3 row.
@@ -44,9 +47,14 @@ contract's).
 * ``PipelineFailure``: ``increase(pipeline_runs_total{p,status="failed"}[1h]) > 0``,
   or a failed series new within the hour, or failed runs and no success ever. Any
   failed run alerts (the seeds' PipelineFailure; lakegate's status is ``failed``).
-* ``DataFreshnessAlert``: ``time() - pipeline_last_success_timestamp_seconds{p} > S``
-  for 15m. S is the contract's ``quality.freshness.max_delay_minutes``, never tighter
-  than the schedule allows; else the schedule's allowance; else 24 h (the seeds').
+* ``DataFreshnessAlert``: ``time() - data_newest_timestamp_seconds{t} > S`` for 15m: the
+  table's newest data (its freshness column's newest value, see
+  :mod:`lakegate.observe.freshness`) is older than S, whether or not runs succeed. S is
+  the contract's ``quality.freshness.max_delay_minutes``, never tighter than the
+  schedule allows; else the schedule's allowance; else 24 h (the seeds').
+* ``PipelineLoadOverdue``: ``time() - pipeline_last_success_timestamp_seconds{p} > L``
+  for 15m: no successful run for longer than the schedule allows (L: the schedule's
+  allowance, else 24 h), also for tables whose data age lakegate cannot measure.
 * ``DataQualityDegraded``: ``data_quality_score{t,check_type="all"} < Q``; Q is
   ``quality_threshold``, 0.95 by default (the seeds' 95%).
 * ``PipelineSlowdown``: ``pipeline_last_duration_seconds{p} > 0.8 * sla_minutes * 60``,
@@ -58,6 +66,9 @@ contract's).
   to the dead-letter table.
 * ``LakegateMetricsAbsent`` (project group): ``absent(lakegate_info{project=...})``
   for 30m.
+* ``data_freshness_hours`` (recording rule, project group): ``(time() -
+  data_newest_timestamp_seconds) / 3600`` per table, the seeds' metric in the seeds'
+  unit, computed by Prometheus so that it keeps growing between runs.
 
 The schedule's allowance is the longest gap between two cron firings plus the SLA
 (or, without ``sla_minutes``, plus one more gap: one missed run). When it exceeds a
@@ -73,11 +84,11 @@ of one interval. An incremental batch is small, so the batch size is not compare
 extracting ``new_files`` get no LowRowCount, as they legitimately load nothing when
 no file arrived.
 
-``for`` is 0 except for freshness (15m, a run may be finishing) and absent metrics
-(30m): the other series change only when a run ends, so they do not flap.
+``for`` is 0 except for freshness and overdue loads (15m, a run may be finishing) and
+absent metrics (30m): the other series change only when a run ends, so they do not flap.
 
-Left out: an SLA breach rule at 100% (freshness covers a late load), partial runs,
-and ``data_freshness_hours``/histogram quantiles (see above).
+Left out: an SLA breach rule at 100% (an overdue load covers a late run), partial runs,
+and ``data_freshness_seconds``/histogram quantiles (see above).
 """
 
 from __future__ import annotations
@@ -119,9 +130,16 @@ _RUNBOOK = {
         "a volume spike."
     ),
     "freshness": (
+        "The newest data in {t} is too old, whether or not its runs succeed. Did runs load "
+        "anything (`lakegate runs {p}`: rows extracted, the freshness check's result)? If "
+        "they did, the source delivers old data: ask its owner. If they did not, see the "
+        "overdue-load runbook. Tell the consumers of {t} that it is stale if the pipeline "
+        "is P0 or P1."
+    ),
+    "overdue": (
         "Did the scheduler start the run at all (paused DAG, dead worker, a lock held by a "
         "killed run)? Then `lakegate runs {p}` for failed attempts. Tell the consumers of "
-        "{t} that it is stale if the pipeline is P0 or P1."
+        "{t} that it is not being updated if the pipeline is P0 or P1."
     ),
     "quality": (
         "`lakegate runs {p}` shows the last run; `lakegate dlq show {t}` the rows that "
@@ -223,13 +241,10 @@ def alert_rules(
     tiers = []
     for pipeline in project_pipelines(project):
         contract = load_contract(pipeline.resolve(pipeline.contract)) if pipeline.contract else None
-        rules = _PipelineRules(pipeline, contract, project.name, extra)
-        groups.append(
-            {
-                "name": f"lakegate.{project.name}.{pipeline.name}",
-                "rules": list(rules.rules(quality_threshold)),
-            }
-        )
+        rules = pipeline_rules(pipeline, contract, project.name, quality_threshold, extra)
+        if conflict := _PipelineRules(pipeline, contract, project.name, {}).schedule_conflict():
+            log.warning("%s", conflict)
+        groups.append({"name": f"lakegate.{project.name}.{pipeline.name}", "rules": rules})
         tiers.append(pipeline.pipeline.tier)
     known = [t for t in tiers if t is not None]
     absent = {
@@ -247,8 +262,35 @@ def alert_rules(
             "runbook": _RUNBOOK["absent"].format(p=project.name),
         },
     }
-    groups.append({"name": f"lakegate.{project.name}", "rules": [absent]})
+    hours = {
+        "record": "data_freshness_hours",
+        "expr": f"(time() - {selector('data_newest_timestamp_seconds', extra)}) / 3600",
+    }
+    groups.append({"name": f"lakegate.{project.name}", "rules": [absent, hours]})
     return {"groups": groups}
+
+
+def pipeline_rules(
+    pipeline: Pipeline,
+    contract: Contract | None,
+    project: str,
+    quality_threshold: float = DEFAULT_QUALITY_THRESHOLD,
+    match: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The alerting rules of one pipeline (its group of :func:`alert_rules`).
+
+    Args:
+        pipeline: The pipeline.
+        contract: Its contract, or None.
+        project: The project's name (the ``project`` label).
+        quality_threshold: Alert when the table's quality score (0-1) is below this.
+        match: Extra equality matchers added to every selector.
+
+    Raises:
+        UserInputError: A label name in ``match`` is invalid.
+    """
+    rules = _PipelineRules(pipeline, contract, project, dict(match or {}))
+    return list(rules.rules(quality_threshold))
 
 
 def rules_yaml(rules: Mapping[str, Any], header: str | None = None) -> str:
@@ -320,15 +362,27 @@ class _PipelineRules:
             "hour, or in all when it never succeeded.",
         )
         fresh = self.freshness()
+        newest = self.sel("data_newest_timestamp_seconds", table_name=t)
         yield self.rule(
             "DataFreshnessAlert",
-            f"time() - {success} > {_num(fresh.value)}",
+            f"time() - {newest} > {_num(fresh.value)}",
             "15m",
             self.breach,
             "freshness",
             f"Table {t} is stale",
+            f"The newest data in {t} (pipeline {p}) is {{{{ $value | humanizeDuration }}}} "
+            f"old; the limit is {_hours(fresh.value)} ({fresh.source}).",
+        )
+        overdue = self.load_allowance()
+        yield self.rule(
+            "PipelineLoadOverdue",
+            f"time() - {success} > {_num(overdue.value)}",
+            "15m",
+            self.breach,
+            "overdue",
+            f"Pipeline {p} has not loaded {t}",
             f"Pipeline {p} last loaded {t} successfully {{{{ $value | humanizeDuration }}}} "
-            f"ago; the limit is {_hours(fresh.value)} ({fresh.source}).",
+            f"ago; the limit is {_hours(overdue.value)} ({overdue.source}).",
         )
         score = self.sel("data_quality_score", table_name=t, check_type="all")
         yield self.rule(
@@ -401,17 +455,26 @@ class _PipelineRules:
             },
         }
 
-    def freshness(self) -> Threshold:
-        """Seconds since the last successful load before the data counts as stale."""
-        meta = self.p.pipeline
+    def schedule_allowance(self) -> Threshold | None:
+        """The longest a schedule leaves between two loads, plus the SLA (or one more
+        gap), in seconds; None without a cron schedule."""
+        if self.gap is None:
+            return None
         sla = self.sla_seconds
-        schedule = None
-        if self.gap is not None:
-            schedule = Threshold(
-                self.gap + (sla if sla is not None else self.gap),
-                f"schedule {meta.schedule!r}, runs up to {_hours(self.gap)} apart, plus "
-                + (f"the {_num(sla / 60)}-minute SLA" if sla else "one missed run (no SLA)"),
-            )
+        return Threshold(
+            self.gap + (sla if sla is not None else self.gap),
+            f"schedule {self.p.pipeline.schedule!r}, runs up to {_hours(self.gap)} apart, plus "
+            + (f"the {_num(sla / 60)}-minute SLA" if sla else "one missed run (no SLA)"),
+        )
+
+    def load_allowance(self) -> Threshold:
+        """Seconds since the last successful load before the load counts as overdue."""
+        found = self.schedule_allowance()
+        return found or Threshold(DEFAULT_FRESHNESS_SECONDS, "default: no cron schedule")
+
+    def freshness(self) -> Threshold:
+        """The age in seconds of the newest data before the table counts as stale."""
+        schedule = self.schedule_allowance()
         fresh = self.contract.quality.freshness if self.contract else None
         if fresh is None:
             if schedule is not None:
@@ -421,17 +484,18 @@ class _PipelineRules:
         source = f"contract quality.freshness.max_delay_minutes: {_num(fresh.max_delay_minutes)}"
         if schedule is None or schedule.value <= limit:
             return Threshold(limit, source)
-        if self.gap is not None and self.gap > limit:
-            log.warning(
-                "%s: the contract allows data %s old, but schedule %r runs only every %s; "
-                "the freshness alert uses %s",
-                self.name,
-                _hours(limit),
-                meta.schedule,
-                _hours(self.gap),
-                _hours(schedule.value),
-            )
         return Threshold(schedule.value, f"{schedule.source}; looser than the {source}")
+
+    def schedule_conflict(self) -> str | None:
+        """Why the schedule alone cannot meet the contract's freshness, or None."""
+        fresh = self.contract.quality.freshness if self.contract else None
+        if fresh is None or self.gap is None or self.gap <= fresh.max_delay_minutes * 60:
+            return None
+        return (
+            f"{self.name}: the contract allows data {_hours(fresh.max_delay_minutes * 60)} "
+            f"old, but schedule {self.p.pipeline.schedule!r} runs only every "
+            f"{_hours(self.gap)}; the freshness alert uses {_hours(self.freshness().value)}"
+        )
 
 
 # ------------------------------------------------------------------------ helpers

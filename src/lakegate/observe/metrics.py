@@ -12,7 +12,12 @@ collected. The same :class:`StateCollector` feeds the three outputs:
 
 Counters count every finished run in the history, so they only grow (until the
 history is pruned). The metric names are the seeds' (DESIGN.md "Metrics"), plus
-the ones lakegate adds; :data:`METRICS` lists every family with its labels.
+the ones lakegate adds; :data:`METRICS` lists every family with its labels. Every
+duration is in seconds, as Prometheus' conventions (and ``promtool check metrics``)
+want: the seeds' ``data_freshness_hours`` is ``data_freshness_seconds`` here, and
+``lakegate alerts export`` writes a recording rule of that name for dashboards that use
+it. Freshness is the age of the table's newest data (:mod:`lakegate.observe.freshness`),
+not the time since its last load, which is ``data_last_load_age_seconds``.
 """
 
 from __future__ import annotations
@@ -72,10 +77,21 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("pipeline_name", "table_name", "status"),
         "Quality checks evaluated by the gates, by status (passed, failed).",
     ),
-    "data_freshness_hours": (
+    "data_freshness_seconds": (
         "gauge",
         ("table_name",),
-        "Hours since the table's last successful load.",
+        "Age of the newest data the table holds at collection, in seconds (its freshness "
+        "column's newest value, else the newest source file's modification time).",
+    ),
+    "data_newest_timestamp_seconds": (
+        "gauge",
+        ("table_name",),
+        "When the newest data the table holds is from, Unix seconds.",
+    ),
+    "data_last_load_age_seconds": (
+        "gauge",
+        ("table_name",),
+        "Seconds from the table's last successful (or partial) load to collection.",
     ),
     "data_quality_score": (
         "gauge",
@@ -313,12 +329,15 @@ def _last_gated(runs: list[Any]) -> Any:
 def _latest_gauges(
     latest: dict[str, list[Any]], checks: dict[str, list[Any]], now: dt.datetime
 ) -> Iterator[Metric]:
-    freshness = _gauge("data_freshness_hours")
+    freshness = _gauge("data_freshness_seconds")
+    newest_data = _gauge("data_newest_timestamp_seconds")
+    load_age = _gauge("data_last_load_age_seconds")
     score = _gauge("data_quality_score")
     last_success = _gauge("pipeline_last_success_timestamp_seconds")
     last_duration = _gauge("pipeline_last_duration_seconds")
     last_rows = _gauge("pipeline_last_rows_loaded")
-    fresh_by_table: dict[str, dt.datetime] = {}
+    loaded_by_table: dict[str, dt.datetime] = {}
+    newest_by_table: dict[str, dt.datetime] = {}
     for pipeline, runs in sorted(latest.items()):
         finished = [r for r in runs if r.status != "running"]
         if finished and finished[0].duration_seconds is not None:
@@ -327,9 +346,10 @@ def _latest_gauges(
         if loaded is not None and loaded.completed_at is not None:
             last_success.add_metric([pipeline], loaded.completed_at.timestamp())
             last_rows.add_metric([pipeline, loaded.target or ""], loaded.rows_loaded)
-            table = loaded.target or pipeline
-            if table not in fresh_by_table or fresh_by_table[table] < loaded.completed_at:
-                fresh_by_table[table] = loaded.completed_at
+            _keep_newest(loaded_by_table, loaded.target or pipeline, loaded.completed_at)
+        newest = next((r for r in finished if r.data_newest_at is not None), None)
+        if newest is not None:
+            _keep_newest(newest_by_table, newest.target or pipeline, newest.data_newest_at)
         gated = _last_gated(finished)
         if gated is None:
             continue
@@ -341,6 +361,14 @@ def _latest_gauges(
             score.add_metric([table, check_type], sum(passed) / len(passed))
         if gated.quality_score is not None:
             score.add_metric([table, "all"], gated.quality_score / 100)
-    for table, at in sorted(fresh_by_table.items()):
-        freshness.add_metric([table], max(0.0, (now - at).total_seconds() / 3600))
-    yield from (freshness, score, last_success, last_duration, last_rows)
+    for table, at in sorted(newest_by_table.items()):
+        freshness.add_metric([table], max(0.0, (now - at).total_seconds()))
+        newest_data.add_metric([table], at.timestamp())
+    for table, at in sorted(loaded_by_table.items()):
+        load_age.add_metric([table], max(0.0, (now - at).total_seconds()))
+    yield from (freshness, newest_data, load_age, score, last_success, last_duration, last_rows)
+
+
+def _keep_newest(by_table: dict[str, dt.datetime], table: str, at: dt.datetime) -> None:
+    if table not in by_table or by_table[table] < at:
+        by_table[table] = at

@@ -10,15 +10,21 @@ metric                    formula                                          alert
 ========================  ===============================================  ==========
 success rate              loaded runs / finished runs * 100                < 95 %
 failed runs               failed runs started in the last 24 hours         > 0
-data freshness            hours since the last loaded run completed        > the SLA
+data freshness            hours from the newest data to ``now``            > the SLA
 volume variance           abs(rows - mean of 7 earlier) / mean * 100       > 50 %
 quality check pass rate   passed / (passed + failed) checks, last gated    < 95 %
 runtime                   the newest run's duration / ``sla_minutes``      > 80 %
 ========================  ===============================================  ==========
 
-The freshness SLA is the contract's ``quality.freshness.max_delay_minutes``, applied
-to the load time (the seeds' ``NOW() - MAX(loaded_at)``); without one there is no
-freshness alert. Runs over 80 % of the SLA are also counted among the newest 20.
+Freshness is the age of the newest data the table holds, as the newest finished run
+recorded it (``RunRecord.data_newest_at``: the newest value of the contract's freshness
+column, or of a freshness check's column or the incremental key, else the newest
+source file's modification time; :mod:`lakegate.observe.freshness`), not the time since
+a run: a run that loads old data, or finds nothing new, does not make the table fresh.
+Its SLA is the contract's ``quality.freshness.max_delay_minutes``; without one there is
+no freshness alert, and without a recorded value there is nothing to judge. The hours
+since the last loaded run completed are reported next to it. Runs over 80 % of the SLA
+are also counted among the newest 20.
 Two alerts are lakegate's own: a pipeline whose runs never loaded, and a pipeline
 whose contract does not load (its next run would fail).
 
@@ -43,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lakegate.errors import ConfigError
+from lakegate.observe.freshness import newest_of
 
 if TYPE_CHECKING:
     from lakegate.config.contract import Contract
@@ -70,19 +77,25 @@ OnError = Callable[[Path, ConfigError], None]
 
 @dataclass(frozen=True)
 class Freshness:
-    """How old the table's data is, by load time (the seeds' ``NOW() - MAX(loaded_at)``).
+    """How old the table's newest data is, and how long ago it was last loaded.
 
     Attributes:
-        hours: Hours from the last loaded run's completion to ``now`` (never negative),
-            or None when no run loaded.
+        hours: Hours from the newest data (``newest_at``) to ``now`` (never negative),
+            or None when no run recorded it.
         sla_hours: The contract's ``quality.freshness.max_delay_minutes`` in hours, or
             None when the contract sets none (or there is no contract).
         breached: True when ``hours`` exceeds ``sla_hours``.
+        newest_at: The newest data the table holds (aware UTC; see the module
+            docstring), or None.
+        hours_since_load: Hours from the last loaded (success or partial) run's
+            completion to ``now`` (never negative), or None when no run loaded.
     """
 
     hours: float | None
     sla_hours: float | None
     breached: bool
+    newest_at: dt.datetime | None = None
+    hours_since_load: float | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,8 @@ class TableStatus:
             or None when the pipeline never ran.
         last_loaded_at: When the newest loaded (success or partial) run completed.
         last_loaded_run_id: That run's id.
-        freshness: Hours since that load against the freshness SLA.
+        freshness: The age of the newest data against the freshness SLA, and the hours
+            since that load.
         volume: The last batch's rows against the mean of the 7 before.
         quality_score: The 0-100 pre-load quality score of the newest run that has one.
         check_pass_rate_pct: Checks passed / evaluated in the newest run that
@@ -349,6 +363,11 @@ def volume(runs: Sequence[RunRecord]) -> Volume:
 # ---------------------------------------------------------------------- internals
 
 
+def _hours(now: dt.datetime, then: dt.datetime | None) -> float | None:
+    """Hours from ``then`` to ``now`` (never negative), or None."""
+    return max(0.0, (now - then).total_seconds() / 3600) if then is not None else None
+
+
 def _status(
     pipeline: str,
     table: str,
@@ -362,7 +381,8 @@ def _status(
     done = finished(runs)
     loaded = next((r for r in done if r.status in LOADED), None)
     loaded_at = loaded.completed_at if loaded is not None else None
-    hours = max(0.0, (now - loaded_at).total_seconds() / 3600) if loaded_at else None
+    newest = newest_of(done)
+    hours = _hours(now, newest)
     breached = hours is not None and sla_hours is not None and hours > sla_hours
     scored = next((r.quality_score for r in done if r.quality_score is not None), None)
     counts = ((r.quality_checks_passed, r.quality_checks_failed) for r in done)
@@ -374,7 +394,7 @@ def _status(
         last_run=runs[0] if runs else None,
         last_loaded_at=loaded_at,
         last_loaded_run_id=loaded.run_id if loaded is not None else None,
-        freshness=Freshness(hours, sla_hours, breached),
+        freshness=Freshness(hours, sla_hours, breached, newest, _hours(now, loaded_at)),
         volume=volume(runs),
         quality_score=scored,
         check_pass_rate_pct=100.0 * gated[0] / sum(gated) if gated else None,
@@ -401,7 +421,11 @@ def _alerts(s: TableStatus) -> list[str]:
             f"success rate {rate:.1f}% < {SUCCESS_RATE_ALERT_PCT:g}% ({s.finished_runs} runs)"
         )
     if f.breached:
-        found.append(f"stale: loaded {f.hours:.1f} h ago, freshness SLA {f.sla_hours:g} h")
+        newest = f"{f.newest_at:%Y-%m-%d %H:%M}" if f.newest_at is not None else "?"
+        found.append(
+            f"stale: the newest data ({newest} UTC) is {f.hours:,.1f} h old, "
+            f"freshness SLA {f.sla_hours:g} h"
+        )
     if v.alert:
         found.append(
             f"volume: {v.rows:,} rows, {v.variance_pct:.1f}% off the mean of the {v.baseline_runs} "

@@ -1,9 +1,14 @@
 """OpenLineage dataset names (https://openlineage.io/docs/spec/naming) of lakegate's
 sources and lake tables, and the redaction of a source's secrets from what is emitted.
 
-* files, folders, globs and local Delta tables: ``file`` + the absolute path;
-  object stores: the bucket (``s3://b``, ``gs://b``,
-  ``abfss://container@account.dfs.core.windows.net``) + the path in it;
+* files, folders and local Delta tables: ``file`` + the absolute path; object stores:
+  the bucket (``s3://b``, ``gs://b``, ``abfss://container@account.dfs.core.windows.net``)
+  + the path in it. A source path with a glob or ``{run_date}`` is named by the folder
+  its fixed part ends in (``data/weather/2013-*.parquet``: the folder ``data/weather``),
+  as Spark's OpenLineage integration names the files it reads by their folder, so the
+  dataset keeps its name whichever files a run matched; the files a run read are listed
+  in its ``subset`` facet (:func:`files_subset`), each by the absolute path another tool
+  reading it names it with. A plain file keeps its own path;
 * SQL: ``postgres://host:port`` + ``database.schema.table``; ``mysql://host:port`` +
   ``database.table``; ``sqlite`` + ``<absolute path>.<table>`` (the spec has no SQLite
   entry); a ``query`` is named by its table when it reads one, else by its database;
@@ -14,9 +19,12 @@ No user, password, query string or header value is ever part of a name.
 
 from __future__ import annotations
 
+import glob
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from openlineage.client.facet_v2 import base_subset_dataset as base_subset
 from openlineage.client.naming import dataset as naming
 
 from lakegate.config.pipeline import FileSource, Pipeline, RestSource, SqlSource
@@ -38,11 +46,51 @@ def source_dataset(project: Project, pipeline: Pipeline) -> Dataset:
     """
     source = pipeline.extract.source
     if isinstance(source, FileSource):
-        return uri_dataset(str(project.path(source.path)))
+        return uri_dataset(fixed_path(str(project.path(source.path))))
     if isinstance(source, SqlSource):
         return sql_dataset(source)
     parts = urlsplit(source.url)
     return f"{parts.scheme}://{_authority(parts.hostname, parts.port)}", parts.path or "/"
+
+
+def fixed_path(path: str) -> str:
+    """The leading part of a source path before its first segment with a glob character
+    or ``{run_date}`` (``/p/data/weather/2013-*.parquet``: ``/p/data/weather``), or the
+    path itself when it has none.
+
+    Args:
+        path: An absolute path or an object-store URL.
+    """
+    parts = path.split("/")
+    variable = next(
+        (i for i, part in enumerate(parts) if glob.has_magic(part) or "{run_date}" in part),
+        None,
+    )
+    if variable is None:
+        return path
+    return "/".join(parts[:variable]) or "/"
+
+
+def files_subset(
+    dataset: Dataset, files: Sequence[str], producer: str
+) -> base_subset.InputSubsetInputDatasetFacet | None:
+    """The ``subset`` input facet naming the files a run read of a folder dataset: a
+    location condition listing each file's absolute path (the name another tool
+    reading that one file emits).
+
+    Args:
+        dataset: The (namespace, name) of the source (:func:`source_dataset`).
+        files: The files read (absolute paths).
+        producer: The facet's ``_producer`` URI.
+
+    Returns:
+        The facet, or None when no file was read or the dataset is that one file.
+    """
+    located = [uri_dataset(f)[1] for f in files]
+    if not located or located == [dataset[1]]:
+        return None
+    condition = base_subset.LocationSubsetCondition(locations=located)
+    return base_subset.InputSubsetInputDatasetFacet(inputCondition=condition, producer=producer)
 
 
 def uri_dataset(uri: str) -> Dataset:

@@ -17,13 +17,18 @@ listed, and is left out of the *measurable* maximum. Per pipeline, points in bra
   4, more often 0; unmeasured without an SLA or a finished run.
 * documentation [10]: project README [1], pipeline description [1], owner [1],
   contract description [1], described columns [3 x share], consumers [2], tier [1].
-* monitoring [15]: metrics exported [5], alert rules and dashboards on them [3,
-  unmeasured], freshness SLA [3], volume bounds [2], ``sla_minutes`` [1], lineage [1].
+* monitoring [15]: metrics exported [5], alert rules on them [2: ``lakegate alerts
+  export`` derives them from the pipeline's SLA, schedule and contract, which needs
+  the metrics exported; whether Prometheus loads the file lakegate cannot see],
+  dashboards [1, unmeasured], freshness SLA [3], volume bounds [2], ``sla_minutes``
+  [1], lineage [1].
 * testing [10]: a pre-load gate with checks [3], post-load gates [2]; unit,
   integration and end-to-end tests [5, unmeasured].
 * cost efficiency [10]: unmeasured (lakegate records no costs).
 
-The project's dimension scores are the means over its pipelines.
+The project's dimension scores are the means over its pipelines. The verdict is the
+band of the points out of 100 (an unmeasured item counts 0), one per score; the share
+of the measurable points is reported as a number, never as a second verdict.
 """
 
 from __future__ import annotations
@@ -113,9 +118,9 @@ class Score:
         dimensions: One per rubric dimension, in the rubric's order.
         points: Their points, out of 100 (an unmeasured item counts 0).
         measurable_max: The most their measured items can give (out of 100).
-        scaled: ``points / measurable_max * 100``, or None when nothing was measured.
-        band: What ``points`` means on the rubric's scale (:data:`BANDS`).
-        scaled_band: What ``scaled`` means, or None.
+        scaled: ``points / measurable_max * 100``, or None when nothing was measured:
+            how much of what lakegate can measure is there (no verdict of its own).
+        band: The verdict: what ``points`` means on the rubric's scale (:data:`BANDS`).
     """
 
     name: str
@@ -124,7 +129,6 @@ class Score:
     measurable_max: float
     scaled: float | None
     band: str
-    scaled_band: str | None
 
 
 @dataclass(frozen=True)
@@ -316,7 +320,8 @@ def _monitoring(f: _Facts) -> list[ScoreItem]:
     to = m.textfile or m.pushgateway
     return [
         _flag(bool(to), 5, f"metrics exported ({to or 'metrics: unset in lakegate.yaml'})"),
-        ScoreItem(None, 3, "alert rules and dashboards on the metrics (kept outside lakegate)"),
+        _alert_rules(f, bool(to), 2),
+        ScoreItem(None, 1, "dashboards on the metrics (kept outside lakegate)"),
         _flag(bool(q and q.freshness), 3, "a freshness SLA in the contract"),
         _flag(bounded, 2, "volume bounds in the contract"),
         _flag(sla is not None, 1, "an sla_minutes for runtime alerts"),
@@ -353,6 +358,21 @@ def _flag(present: bool, points: float, what: str) -> ScoreItem:
     return ScoreItem(points if present else 0, points, what if present else f"missing: {what}")
 
 
+def _alert_rules(f: _Facts, exported: bool, points: float) -> ScoreItem:
+    """The rules ``lakegate alerts export`` writes for the pipeline, which watch its
+    exported metrics."""
+    from lakegate.observe.alerts import pipeline_rules
+
+    if not exported:
+        return ScoreItem(0, points, "missing: alert rules need the metrics exported")
+    names = [r["alert"] for r in pipeline_rules(f.pipeline, f.contract, f.project.name)]
+    text = (
+        f"{len(names)} alert rules from `lakegate alerts export` ({', '.join(names)}); "
+        "load the file into Prometheus"
+    )
+    return ScoreItem(points, points, text)
+
+
 def _contract_gate(f: _Facts, points: float) -> ScoreItem:
     if f.problem is not None:
         return ScoreItem(0, points, f.problem)
@@ -384,8 +404,7 @@ def _score(name: str, dims: Sequence[DimensionScore]) -> Score:
     points = round(sum(d.points for d in dims), 2)
     measurable = round(sum(d.measurable_max for d in dims), 2)
     scaled = round(points / measurable * 100, 2) if measurable else None
-    scaled_band = band(scaled) if scaled is not None else None
-    return Score(name, tuple(dims), points, measurable, scaled, band(points), scaled_band)
+    return Score(name, tuple(dims), points, measurable, scaled, band(points))
 
 
 def _project_dimensions(scores: Sequence[Score]) -> list[DimensionScore]:

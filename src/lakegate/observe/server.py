@@ -3,9 +3,15 @@
 Routes (all read the state store on every request, so they are always current):
 
 * ``/metrics``: the Prometheus text exposition (see :mod:`lakegate.observe.metrics`);
-* ``/api/runs``: the recent runs as JSON (``?limit=N``, default 50);
+* ``/api/runs``: the recent runs as JSON (``?limit=N``, 1 to 1000, default 50); a bad
+  ``limit`` is a 400 whose JSON body says why (``{"error": "..."}``);
 * ``/healthz``: ``ok`` while the state store answers;
+* ``/openlineage/1-0-0/LakegateRunFacet.json``: the JSON schema of lakegate's custom
+  OpenLineage facet (:mod:`lakegate.observe.lineage_facets`), as shipped in the package;
 * ``/``: a page listing each pipeline's recent runs, for people.
+
+When the state store cannot be read the answer is a 503 with lakegate's message (never
+a Python traceback); any other failure is a 500 that says to read the server's log.
 
 A WSGI application served by the standard library's ``wsgiref`` in a thread per
 request (prometheus-client's own server class). Bind to 127.0.0.1 unless the
@@ -26,6 +32,7 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from lakegate.checks.results import to_jsonable
+from lakegate.errors import LakegateError
 from lakegate.observe.metrics import registry_for
 
 if TYPE_CHECKING:
@@ -35,6 +42,12 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 JSON = "application/json; charset=utf-8"
+MAX_RUNS = 1000  # the most runs /api/runs answers with
+SCHEMAS = {"/openlineage/1-0-0/LakegateRunFacet.json": "schemas/1-0-0/LakegateRunFacet.json"}
+
+
+class BadRequest(Exception):
+    """A request the server cannot answer as asked; the message says why."""
 
 
 def create_app(project: Project) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
@@ -47,21 +60,30 @@ def create_app(project: Project) -> Callable[[dict[str, Any], StartResponse], It
             return metrics(environ, start_response)
         try:
             if path == "/api/runs":
-                query = parse_qs(environ.get("QUERY_STRING", ""))
-                limit = int(query.get("limit", ["50"])[0])
+                limit = run_limit(parse_qs(environ.get("QUERY_STRING", "")).get("limit"))
                 body = json.dumps(to_jsonable([r.to_dict() for r in _runs(project, limit)]))
                 return _respond(start_response, "200 OK", JSON, body)
             if path == "/healthz":
                 _runs(project, 1)
                 return _respond(start_response, "200 OK", "text/plain; charset=utf-8", "ok\n")
+            if path in SCHEMAS:
+                from lakegate.observe.lineage_facets import facet_schema
+
+                body = json.dumps(facet_schema(SCHEMAS[path]), indent=2)
+                return _respond(start_response, "200 OK", "application/schema+json", body)
             if path == "/":
                 page = _page(project, _runs(project, 200))
                 return _respond(start_response, "200 OK", "text/html; charset=utf-8", page)
-        except ValueError as exc:
-            return _respond(start_response, "400 Bad Request", "text/plain", f"{exc}\n")
-        except Exception as exc:  # the state store is down: say so, keep serving
+        except BadRequest as exc:
+            body = json.dumps({"error": str(exc)})
+            return _respond(start_response, "400 Bad Request", JSON, body)
+        except LakegateError as exc:  # the state store is down: say so, keep serving
             log.warning("serve %s failed: %s", path, exc)
             return _respond(start_response, "503 Service Unavailable", "text/plain", f"{exc}\n")
+        except Exception:
+            log.exception("serve %s failed", path)
+            text = "internal error: the server's log has the details\n"
+            return _respond(start_response, "500 Internal Server Error", "text/plain", text)
         return _respond(start_response, "404 Not Found", "text/plain", f"no page {path}\n")
 
     return app
@@ -92,11 +114,28 @@ def _respond(start_response: StartResponse, status: str, kind: str, body: str) -
     return [data]
 
 
+def run_limit(values: list[str] | None, default: int = 50) -> int:
+    """The ``limit`` of ``/api/runs``: how many of the newest runs to answer with.
+
+    Args:
+        values: The query string's ``limit`` values (the first counts), or None.
+        default: The limit when none is given.
+
+    Raises:
+        BadRequest: Not a whole number from 1 to :data:`MAX_RUNS`.
+    """
+    if not values:
+        return default
+    text = values[0].strip()
+    limit = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= limit <= MAX_RUNS:
+        raise BadRequest(f"limit must be a whole number of runs from 1 to {MAX_RUNS}, not {text!r}")
+    return limit
+
+
 def _runs(project: Project, limit: int) -> list[Any]:
     from lakegate.state.store import StateStore
 
-    if limit < 1:
-        raise ValueError("limit must be a positive number of runs")
     with StateStore(project.state_url) as state:
         return state.runs(limit=limit)
 
