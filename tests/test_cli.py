@@ -61,10 +61,47 @@ def test_failures_are_reported_with_exit_1(people: tuple[Path, Path]) -> None:
 
 def test_table_output_and_checks_filter(people: tuple[Path, Path]) -> None:
     data, contract = people
-    proc = lakegate("validate", "-i", str(data), "-c", str(contract), "--checks", "completeness")
+    proc = lakegate(
+        "validate", "-i", str(data), "-c", str(contract), "--checks", "completeness", "--verbose"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "id.not_null" in proc.stdout and "id.unique" not in proc.stdout
     assert "4 rows" in proc.stdout
+
+
+def test_table_lists_failures_first_and_counts_the_passing_checks(
+    people: tuple[Path, Path],
+) -> None:
+    """Issue item 26: the few checks that matter first, as test runners report."""
+    data, contract = people
+    # A warning declared before the critical failures: it is listed after them.
+    contract.write_text(
+        CONTRACT.replace(
+            "id: {type: integer, unique: true}",
+            "id: {type: integer, unique: true, "
+            "checks: [{type: range, params: {max: 2}, severity: warning}]}",
+        )
+    )
+    proc = lakegate("validate", "-i", str(data), "-c", str(contract))
+    assert proc.returncode == 1
+    failing = ["id.unique", "email.format", "age.range", "id.range"]
+    positions = [proc.stdout.find(f" {check_id} ") for check_id in failing]
+    assert -1 not in positions and positions == sorted(positions), proc.stdout
+    for passing in ("id.type", "id.not_null", "email.type", "age.type"):
+        assert passing not in proc.stdout
+    assert "4 of 8 checks passed (--verbose lists them)" in proc.stdout
+
+    verbose = lakegate("validate", "-i", str(data), "-c", str(contract), "--verbose")
+    listed = [verbose.stdout.find(f" {c} ") for c in [*failing, "id.type", "age.type"]]
+    assert -1 not in listed and listed == sorted(listed), verbose.stdout
+    assert "4 of 8 checks passed" in verbose.stdout and "--verbose" not in verbose.stdout
+
+    clean = lakegate("validate", "-i", str(data), "-c", str(contract), "--checks", "completeness")
+    assert clean.returncode == 0
+    assert (
+        "1 check passed (--verbose lists them)" in clean.stdout
+        and "id.not_null" not in clean.stdout
+    )
 
 
 def test_output_file(people: tuple[Path, Path], tmp_path: Path) -> None:

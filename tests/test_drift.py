@@ -17,6 +17,7 @@ from lakegate.engines.duckdb import DuckDBEngine
 from lakegate.runner import RunOptions, RunResult, run_pipeline
 from lakegate.sources.files import resolve_input
 from lakegate.state.store import StateStore
+from tests.conftest import lakegate
 
 CONTRACT = """\
 contract: {{name: airports, version: "1.0.0"}}
@@ -98,7 +99,7 @@ def test_a_contract_that_calls_additions_breaking_stops_them(
     write_source(tmp_path, flights_dir, "faa, name, alt, tz, dst")
     result = run(tmp_path, path)
     assert not result.ok
-    assert "added dst TEXT [adding_optional_field" in result.record.error_message
+    assert "added dst TEXT (adding_optional_field" in result.record.error_message
     assert version(tmp_path) == before and "dst" not in columns(tmp_path)
     accepted = run(tmp_path, path, accept_schema_change=True)
     assert accepted.ok and "dst" in columns(tmp_path)
@@ -113,7 +114,7 @@ def test_a_retyped_column_outside_the_contract_stops_the_run(
     write_source(tmp_path, flights_dir, "faa, name, alt, tz::VARCHAR AS tz")
     result = run(tmp_path, path)
     assert not result.ok and result.record.stage == "extract"
-    assert "retyped tz: BIGINT -> TEXT [changing_field_type" in result.record.error_message
+    assert "retyped tz: BIGINT -> TEXT (changing_field_type" in result.record.error_message
     assert "nothing was written" in result.record.error_message
     assert version(tmp_path) == before
     with StateStore(load_project(tmp_path).state_url) as state:
@@ -138,7 +139,7 @@ def test_a_removed_required_column_is_breaking(tmp_path: Path, flights_dir: Path
     write_source(tmp_path, flights_dir, "faa, alt, tz")
     result = run(tmp_path, path)
     assert not result.ok
-    assert "removed name [removing_required_field: the contract requires it]" in (
+    assert "removed name (removing_required_field: the contract requires it)" in (
         result.record.error_message
     )
 
@@ -190,3 +191,17 @@ def test_the_fingerprint_sees_names_types_and_order() -> None:
         )
         == 3
     )
+
+
+def test_the_cli_shows_the_rule_and_reason_of_a_breaking_change(
+    tmp_path: Path, flights_dir: Path
+) -> None:
+    path = project(tmp_path, flights_dir)
+    first = lakegate("run", str(path), cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    write_source(tmp_path, flights_dir, "faa, name, alt")
+    proc = lakegate("run", str(path), cwd=tmp_path)
+    assert proc.returncode == 1
+    shown = " ".join(proc.stdout.replace("│", " ").split())  # the run table, cells unwrapped
+    assert "removed tz (removing_optional_field: the target table and its readers" in shown
+    assert "removed tz ;" not in shown

@@ -211,9 +211,7 @@ def test_adding_fields_required_is_breaking_optional_is_not(tmp_path: Path) -> N
     assert one(required, "adding_required_field").kind is Kind.BREAKING
 
 
-def test_nullability_making_required_is_breaking_making_nullable_is_loosening(
-    tmp_path: Path,
-) -> None:
+def test_nullability_either_way_is_breaking(tmp_path: Path) -> None:
     stricter = diff(AIRPORTS, tmp_path, ("tz, dst]", "tz, dst, tzone]"))
     change = one(stricter, "making_field_required")
     assert (change.kind, change.field, change.old, change.new) == (
@@ -223,9 +221,35 @@ def test_nullability_making_required_is_breaking_making_nullable_is_loosening(
         True,
     )
 
+    # Consumers may now receive nulls: breaking, as dbt model contracts and datacontract-cli.
     looser = diff(AIRPORTS, tmp_path, ("lon, alt, tz", "lon, tz"), version="1.1.0")
-    change = one(looser, "loosening_constraint")
-    assert (change.kind, change.field, change.what) == (Kind.NON_BREAKING, "alt", "required")
+    change = one(looser, "making_field_optional")
+    assert (change.kind, change.field, change.what) == (Kind.BREAKING, "alt", "required")
+    assert change.note and "receive nulls" in change.note and "non_breaking_changes" in change.note
+    assert (looser.required_bump, looser.bump_ok) == (Bump.MAJOR, False)
+    assert rules(looser) == {"making_field_optional"}
+
+
+def test_making_a_field_optional_can_be_declared_non_breaking(tmp_path: Path) -> None:
+    allowed = (
+        "non_breaking_changes: [adding_optional_field",
+        "non_breaking_changes: [making_field_optional, adding_optional_field",
+    )
+    result = diff(AIRPORTS, tmp_path, ("lon, alt, tz", "lon, tz"), allowed, version="1.1.0")
+    change = one(result, "making_field_optional")
+    assert change.kind is Kind.NON_BREAKING and change.note and "versioning lists" in change.note
+    assert result.bump_ok
+
+
+def test_an_explicit_critical_not_null_is_the_same_as_required(tmp_path: Path) -> None:
+    spelled = diff(
+        AIRPORTS,
+        tmp_path,
+        ("lon, alt, tz", "lon, tz"),
+        ("Altitude in feet}", "Altitude in feet, checks: [{type: not_null}]}"),
+        version="1.0.0",
+    )
+    assert spelled.changes == () and spelled.bump_ok
 
 
 def test_type_changes_only_a_lossless_decimal_widening_is_non_breaking(tmp_path: Path) -> None:
@@ -257,114 +281,190 @@ def test_type_changes_only_a_lossless_decimal_widening_is_non_breaking(tmp_path:
 # ----------------------------------------------------------------------------- constraints
 
 
+UNIQUE_CARRIER = ("      unique: true\n", "")
+UNIQUE_CARRIER_SLA = ("  uniqueness:\n    carrier: true\n", "")
+
+
+# Constraints are compared as the checks they compile to: ``what`` names the check.
 @pytest.mark.parametrize(
-    ("source", "edit", "rule", "field", "what"),
+    ("source", "edits", "rule", "field", "what"),
     [
         (
             FLIGHTS,
-            (
-                "year:           {type: integer, minimum: 2013, maximum: 2100}",
-                "year:           {type: integer, minimum: 2013, maximum: 2050}",
-            ),
+            [
+                (
+                    "year:           {type: integer, minimum: 2013, maximum: 2100}",
+                    "year:           {type: integer, minimum: 2013, maximum: 2050}",
+                )
+            ],
             "tightening_constraint",
             "year",
-            "maximum",
+            "check year.range max",
         ),
         (
             FLIGHTS,
-            (
-                "year:           {type: integer, minimum: 2013, maximum: 2100}",
-                "year:           {type: integer, minimum: 2000, maximum: 2100}",
-            ),
-            "loosening_constraint",
+            [
+                (
+                    "year:           {type: integer, minimum: 2013, maximum: 2100}",
+                    "year:           {type: integer, minimum: 2000, maximum: 2100}",
+                )
+            ],
+            "widening_range",
             "year",
-            "minimum",
+            "check year.range min",
+        ),
+        (
+            FLIGHTS,
+            [
+                (
+                    "year:           {type: integer, minimum: 2013, maximum: 2100}",
+                    "year:           {type: integer}",
+                )
+            ],
+            "widening_range",
+            "year",
+            "check year.range",
         ),
         (
             AIRLINES,
-            ("maxLength: 100", "maxLength: 50"),
+            [("maxLength: 100", "maxLength: 50")],
             "tightening_constraint",
             "name",
-            "maxLength",
+            "check name.length max",
         ),
         (
             AIRLINES,
-            ("maxLength: 100", "maxLength: 200"),
+            [("maxLength: 100", "maxLength: 200")],
             "loosening_constraint",
             "name",
-            "maxLength",
+            "check name.length max",
         ),
         (
             AIRLINES,
-            ('pattern: "^[A-Z0-9]{2}$"', 'pattern: "^[A-Z]{2}$"'),
+            [('pattern: "^[A-Z0-9]{2}$"', 'pattern: "^[A-Z]{2}$"')],
             "tightening_constraint",
             "carrier",
-            "pattern",
+            "check carrier.regex pattern",
         ),
         (
             AIRLINES,
-            ('      pattern: "^[A-Z0-9]{2}$"\n', ""),
+            [('      pattern: "^[A-Z0-9]{2}$"\n', "")],
             "loosening_constraint",
             "carrier",
-            "pattern",
+            "check carrier.regex",
         ),
         (
             AIRLINES,
-            ("      maxLength: 100\n", "      maxLength: 100\n      format: email\n"),
+            [("      maxLength: 100\n", "      maxLength: 100\n      format: email\n")],
             "tightening_constraint",
             "name",
-            "format",
+            "check name.format",
         ),
-        (AIRLINES, ("      unique: true\n", ""), "loosening_constraint", "carrier", "unique"),
+        (
+            AIRLINES,
+            [UNIQUE_CARRIER, UNIQUE_CARRIER_SLA],
+            "loosening_constraint",
+            "carrier",
+            "check carrier.unique",
+        ),
         (
             PLANES,
-            (
-                "model:        {type: string, maxLength: 50}",
-                "model:        {type: string, maxLength: 50, unique: true}",
-            ),
+            [
+                (
+                    "model:        {type: string, maxLength: 50}",
+                    "model:        {type: string, maxLength: 50, unique: true}",
+                )
+            ],
             "tightening_constraint",
             "model",
-            "unique",
+            "check model.unique",
         ),
         (
             AIRPORTS,
-            (
-                "      maxLength: 200\n",
-                "      maxLength: 200\n      enum: [John F Kennedy Intl, La Guardia]\n",
-            ),
+            [
+                (
+                    "      maxLength: 200\n",
+                    "      maxLength: 200\n      enum: [John F Kennedy Intl, La Guardia]\n",
+                )
+            ],
             "tightening_constraint",
             "name",
-            "enum",
+            "check name.accepted_values",
         ),
         (
             PLANES,
-            ("Reciprocating, 4 Cycle]", "Reciprocating]"),
+            [("Reciprocating, 4 Cycle]", "Reciprocating]")],
             "removing_enum_value",
             "engine",
-            "enum",
+            "check engine.accepted_values values",
         ),
         (
             FLIGHTS,
-            ("enum: [EWR, JFK, LGA]", "enum: [EWR, JFK, LGA, SWF]"),
+            [("enum: [EWR, JFK, LGA]", "enum: [EWR, JFK, LGA, SWF]")],
             "adding_enum_value",
             "origin",
-            "enum",
+            "check origin.accepted_values values",
         ),
     ],
 )
 def test_constraint_rules(
-    source: Path, edit: tuple[str, str], rule: str, field: str, what: str, tmp_path: Path
+    source: Path,
+    edits: list[tuple[str, str]],
+    rule: str,
+    field: str,
+    what: str,
+    tmp_path: Path,
 ) -> None:
-    result = diff(source, tmp_path, edit)
+    result = diff(source, tmp_path, *edits)
     change = one(result, rule)
     assert (change.field, change.what) == (field, what)
-    expected = (
-        Kind.BREAKING
-        if rule in ("tightening_constraint", "removing_enum_value")
-        else Kind.NON_BREAKING
-    )
+    breaking = ("tightening_constraint", "removing_enum_value", "widening_range")
+    expected = Kind.BREAKING if rule in breaking else Kind.NON_BREAKING
     assert change.kind is expected
     assert rules(result) == {rule}
+
+
+def test_a_widened_range_is_breaking_and_explained_unless_versioning_allows_it(
+    tmp_path: Path,
+) -> None:
+    wider = (
+        "year:           {type: integer, minimum: 2013, maximum: 2100}",
+        "year:           {type: integer, minimum: 2013, maximum: 2200}",
+    )
+    result = diff(FLIGHTS, tmp_path, wider, version="1.1.0")
+    change = one(result, "widening_range")
+    assert (change.kind, change.old, change.new) == (Kind.BREAKING, 2100, 2200)
+    assert change.note and "outside the old range" in change.note
+    assert (result.required_bump, result.bump_ok) == (Bump.MAJOR, False)
+    allowed = (
+        "non_breaking_changes: [adding_optional_field",
+        "non_breaking_changes: [widening_range, adding_optional_field",
+    )
+    result = diff(FLIGHTS, tmp_path, wider, allowed, version="1.1.0")
+    assert one(result, "widening_range").kind is Kind.NON_BREAKING and result.bump_ok
+    # The property's and the validity SLA's range (one compiled check) widen; the CLI says why.
+    sla = ("dep_delay: {min: -120, max: 1440}", "dep_delay: {min: -240, max: 1440}")
+    prop = (
+        "dep_delay:      {type: integer, minimum: -120",
+        "dep_delay:      {type: integer, minimum: -240",
+    )
+    new = evolve(FLIGHTS_CONTRACT, tmp_path, sla, prop, version="1.1.0")
+    proc = lakegate("contract", "diff", str(FLIGHTS_CONTRACT), str(new), "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    (change,) = json.loads(proc.stdout)["changes"]
+    assert (change["rule"], change["what"], change["old"], change["new"]) == (
+        "widening_range",
+        "check dep_delay.range min",
+        -120,
+        -240,
+    )
+    assert "outside the old range" in change["note"]
+
+
+def test_one_unique_spelled_twice_is_still_unique(tmp_path: Path) -> None:
+    # airlines says unique: true and quality.uniqueness.carrier: both compile to one check.
+    assert diff(AIRLINES, tmp_path, UNIQUE_CARRIER, version="1.0.0").changes == ()
+    assert diff(AIRLINES, tmp_path, UNIQUE_CARRIER_SLA, version="1.0.0").changes == ()
 
 
 def test_a_removed_enum_value_names_the_consumers_of_the_field(tmp_path: Path) -> None:
@@ -414,7 +514,7 @@ def test_quality_slas_gate_or_monitor_by_severity(tmp_path: Path) -> None:
     change = one(volume, "tightening_constraint")
     assert (change.field, change.what, change.old, change.new) == (
         None,
-        "volume SLA min_records",
+        "check row_count min",
         500,
         5000,
     )
@@ -435,7 +535,7 @@ def test_quality_slas_gate_or_monitor_by_severity(tmp_path: Path) -> None:
     )
     change = one(gate, "tightening_constraint")
     assert (change.what, change.old, change.new) == (
-        "freshness SLA severity",
+        "check time_hour.freshness severity",
         "warning",
         "critical",
     )
@@ -448,9 +548,11 @@ def test_validity_and_uniqueness_slas(tmp_path: Path) -> None:
         ("dep_delay: {min: -120, max: 1440}", "dep_delay: {min: -120, max: 720}"),
     )
     change = one(validity, "tightening_constraint")
-    assert (change.field, change.what, change.consumers) == (
+    # A second range on dep_delay (the property keeps its own): a new critical check.
+    assert (change.field, change.what, change.new, change.consumers) == (
         "dep_delay",
-        "validity max",
+        "check dep_delay.range#2",
+        {"min": -120, "max": 720},
         ("on-time-dashboard",),
     )
 
@@ -463,7 +565,53 @@ def test_validity_and_uniqueness_slas(tmp_path: Path) -> None:
             "",
         ),
     )
-    assert one(dropped, "loosening_constraint").what == "unique ['origin', 'time_hour']"
+    assert one(dropped, "loosening_constraint").what == "check unique_combination.origin.time_hour"
+
+
+def test_equivalent_spellings_of_a_check_are_no_change(tmp_path: Path) -> None:
+    # quality.uniqueness.combination and an explicit unique_combination check compile to
+    # one check (an ODCS export imported back spells it the second way); so do an enum and
+    # a critical accepted_values check.
+    respelled = diff(
+        WEATHER,
+        tmp_path,
+        (
+            "  uniqueness:\n    combination: [origin, time_hour]"
+            " # local hours repeat when clocks go back; UTC hours do not\n",
+            "",
+        ),
+        (
+            "\nchecks:\n",
+            "\nchecks:\n  - {type: unique_combination, params: {columns: [origin, time_hour]}}\n",
+        ),
+        version="1.0.0",
+    )
+    assert respelled.changes == () and respelled.bump_ok
+    enum = diff(
+        FLIGHTS,
+        tmp_path,
+        (
+            "      enum: [EWR, JFK, LGA]\n      checks:\n",
+            "      checks:\n        - {type: accepted_values, params: {values: [EWR, JFK, LGA]}}\n",
+        ),
+        version="1.0.0",
+    )
+    assert enum.changes == ()
+    # A real change next to a respelling is still found, alone.
+    stricter = diff(
+        WEATHER,
+        tmp_path,
+        (
+            "  uniqueness:\n    combination: [origin, time_hour]"
+            " # local hours repeat when clocks go back; UTC hours do not\n",
+            "",
+        ),
+        ("\nchecks:\n", "\nchecks:\n  - {type: unique_combination, params: {columns: [origin]}}\n"),
+    )
+    assert [(c.rule, c.what) for c in stricter.changes] == [
+        ("tightening_constraint", "check unique_combination.origin"),
+        ("loosening_constraint", "check unique_combination.origin.time_hour"),
+    ]
 
 
 CHECK = """
@@ -593,7 +741,7 @@ def test_classify_schema_change_on_plain_columns() -> None:
     }
     new = {
         "id": ("BIGINT", False),
-        "email_address": ("VARCHAR", True),
+        "e_mail": ("VARCHAR", True),
         "amount": Column(ColumnType(LogicalType.DECIMAL, 12, 2)),
         "note": Column("VARCHAR"),
     }
@@ -611,10 +759,52 @@ def test_classify_schema_change_on_plain_columns() -> None:
     kinds = {(c.rule, c.field): c.kind for c in dropped}
     assert kinds == {
         ("changing_field_type", "id"): Kind.BREAKING,
-        ("loosening_constraint", "id"): Kind.NON_BREAKING,
+        ("making_field_optional", "id"): Kind.BREAKING,
         ("removing_optional_field", "email"): Kind.NON_BREAKING,
         ("removing_optional_field", "amount"): Kind.NON_BREAKING,
     }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "renamed"),
+    [
+        # Same type, same place, names that share nothing: a removal and an addition.
+        ({"tzone": "VARCHAR", "alt": "INT"}, {"wind_speed": "VARCHAR", "alt": "INT"}, False),
+        ({"a": "INT", "tzone": "VARCHAR"}, {"a": "INT", "tz_name": "VARCHAR"}, False),
+        # Similar names (difflib ratio >= 0.8) of the same type: a rename.
+        ({"tzone": "VARCHAR", "alt": "INT"}, {"t_zone": "VARCHAR", "alt": "INT"}, True),
+        # Similar names of other types: not a rename.
+        ({"tzone": "VARCHAR"}, {"t_zone": "BIGINT"}, False),
+    ],
+)
+def test_a_rename_needs_the_same_type_and_a_similar_name(
+    old: dict[str, str], new: dict[str, str], renamed: bool
+) -> None:
+    found = classify_schema_change(
+        {n: (t, True) for n, t in old.items()}, {n: (t, True) for n, t in new.items()}
+    )
+    assert ("renaming_field" in {c.rule for c in found}) is renamed
+    if not renamed:
+        assert {"removing_optional_field", "adding_optional_field"} <= {c.rule for c in found}
+
+
+def test_a_rename_by_description_or_constraints_in_contracts(tmp_path: Path) -> None:
+    # tailnum -> registration: names far apart (ratio 0.42), the same description and checks.
+    result = diff(FLIGHTS, tmp_path, ("    tailnum:\n", "    registration:\n"))
+    change = one(result, "renaming_field")
+    assert (change.old, change.new, change.note) == (
+        "tailnum",
+        "registration",
+        "same type and description",
+    )
+    assert rules(result) == {"renaming_field"}  # its checks moved with it: no other change
+    undocumented = diff(
+        FLIGHTS,
+        tmp_path,
+        ("    tailnum:\n", "    registration:\n"),
+        ("      description: Plane tail number; null when unknown\n", ""),
+    )
+    assert one(undocumented, "renaming_field").note == "same type and constraints"
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -673,7 +863,7 @@ def test_cli_json_shape(tmp_path: Path) -> None:
         "old": "carrier_name",
         "new": "airline_name",
         "consumers": ["on-time-dashboard"],
-        "note": None,
+        "note": "same type and description",
     }
     assert data["counts"]["breaking"] == 1
 

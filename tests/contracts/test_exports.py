@@ -22,6 +22,7 @@ import yaml
 
 from lakegate.config.contract import Contract, load_contract
 from lakegate.contracts.compile import contract_checks
+from lakegate.contracts.diff import diff_contracts
 from lakegate.contracts.exports import EXPORTERS, export_contract, unsupported_checks
 from lakegate.contracts.exports import dbt as dbt_export
 from lakegate.contracts.exports.import_odcs import convert_odcs, import_odcs
@@ -335,10 +336,21 @@ def test_odcs_export_maps_checks_to_library_metrics(orders: Contract) -> None:
         "unit": "minutes",
         "element": "orders.created_at",
     }
+    # accepted_values and regex with mostly are invalidValues with a percent (as imported).
+    assert rules["status.accepted_values#2"] | {} == {
+        "name": "status.accepted_values#2",
+        "type": "library",
+        "metric": "invalidValues",
+        "arguments": {"validValues": ["new", "paid"]},
+        "mustBeLessOrEqualTo": 20.0,
+        "unit": "percent",
+        "dimension": "conformity",
+        "severity": "error",
+    }
+    assert rules["code.regex#2"]["arguments"] == {"pattern": "^A"}
+    assert rules["code.regex#2"]["mustBeLessOrEqualTo"] == 10.0
     kept_custom = {note.split(" (")[0] for note in custom}
     assert kept_custom == {
-        "code.regex#2",
-        "status.accepted_values#2",
         "customer_id.relationships#2",
         "score.distribution",
         "score.type#2",
@@ -426,7 +438,7 @@ schema:
 """
     imported = convert_odcs(odcs)
     contract = load_contract(Path("orders.yaml"), imported.text)
-    assert contract.contract.version == "2.0.0" and contract.contract.status == "draft"
+    assert contract.contract.version == "2.0.0" and contract.contract.status == "proposed"
     assert str(contract.schema_.properties["total"].type) == "decimal"
     assert contract.schema_.properties["total"].precision == 12
     checks = {c.id: c for c in contract_checks(contract)}
@@ -437,7 +449,10 @@ schema:
     assert checks["row_count"].threshold() == {"min": 6}
     assert checks["unique_combination.id.total.state.at"].columns == ("id", "total", "state", "at")
     notes = "\n".join(imported.notes)
-    assert "custom rule" in notes and "sql rule" in notes and "logicalType time" in notes
+    assert "logicalType time" in notes
+    # Rules without a name are named by their metric, else their place and engine.
+    assert "schema 'orders'.state: custom rule #3 (engine soda): no equivalent" in notes
+    assert "schema 'orders': sql rule #3: no equivalent" in notes
 
 
 def test_import_rejects_what_is_not_odcs() -> None:
@@ -559,3 +574,99 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "cannot read" in proc.stderr
     proc = lakegate("contract", "export", str(FLIGHTS_CONTRACT), "-f", "odcs", "-o", str(tmp_path))
     assert proc.returncode == 2 and "is a folder" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- ODCS round trips
+
+
+def test_odcs_round_trip_is_no_change_for_contract_diff(contract: Contract) -> None:
+    # Equivalent spellings (uniqueness SLA -> unique_combination check, completeness SLA ->
+    # null_rate checks, unique twice) compile to the same checks: diff sees no change.
+    back = load_contract(Path("back.yaml"), import_odcs(export_contract(contract, "odcs")))
+    result = diff_contracts(contract, back)
+    expected = () if contract.contract.status else (("changing_metadata", "status"),)
+    assert tuple((c.rule, c.what) for c in result.changes) == expected  # ODCS needs a status
+    assert not result.breaking and result.bump_ok is (expected == ())
+
+
+def _examples() -> list[Path]:
+    found = sorted(ODCS_EXAMPLES.glob("*.yaml"))
+    if not found:
+        pytest.skip(f"the ODCS examples are not at {ODCS_EXAMPLES} (beside the checkout in CI)")
+    return found
+
+
+def test_odcs_examples_round_trip_keeping_their_identity() -> None:
+    """Every schema object of every official example: import, export, import again."""
+    for path in _examples():
+        text = path.read_text()
+        original = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        for obj in original["schema"]:
+            first = load_contract(Path("a.yaml"), import_odcs(original, obj["name"]))
+            assert first.contract.id == original["id"], (path.name, obj["name"])
+            exported = yaml.safe_load(export_contract(first, "odcs"))
+            where = (path.name, obj["name"])
+            assert (exported["id"], exported["status"]) == (original["id"], original["status"]), (
+                where
+            )
+            again = convert_odcs(export_contract(first, "odcs"))
+            assert again.notes == (), where
+            result = diff_contracts(first, load_contract(Path("b.yaml"), again.text))
+            assert result.changes == (), (where, result.changes)
+
+
+@pytest.mark.parametrize("status", ["proposed", "draft", "development", "active", "production"])
+def test_odcs_status_and_id_survive_import_and_export(status: str) -> None:
+    odcs = f"""\
+apiVersion: v3.1.0
+kind: DataContract
+id: urn:acme:orders
+version: 1.0.0
+status: {status}
+schema:
+  - name: orders
+    properties:
+      - {{name: id, logicalType: integer, required: true}}
+"""
+    contract = load_contract(Path("orders.yaml"), import_odcs(odcs))
+    assert (contract.contract.id, contract.contract.status) == ("urn:acme:orders", status)
+    exported = yaml.safe_load(export_contract(contract, "odcs"))
+    assert (exported["id"], exported["status"]) == ("urn:acme:orders", status)
+    unknown = convert_odcs(odcs.replace(f"status: {status}", "status: sunset"))
+    assert any("status 'sunset': not imported" in n for n in unknown.notes)
+
+
+def test_odcs_import_lists_the_names_and_classifications_it_drops() -> None:
+    imported = convert_odcs(_example("full-example.odcs.yaml"))
+    notes = "\n".join(imported.notes)
+    for expected in (
+        "schema 'tbl'.physicalName 'tbl_1': not imported",
+        "classification of 3 properties not imported (lakegate keeps pii only): public, restricted",
+        "name of 1 properties not imported (a column is named by its physicalName): "
+        "transaction_reference_date",
+        "dataProduct 'my quantum': not imported",
+    ):
+        assert expected in notes
+    named = _example("full-example.odcs.yaml").replace(
+        "dataProduct: my quantum", "name: seller payments\ndataProduct: my quantum"
+    )
+    notes = "\n".join(convert_odcs(named).notes)
+    assert "name 'seller payments': not imported (the contract is named after" in notes
+
+
+def test_odcs_timestamp_timezone_round_trips(tmp_path: Path) -> None:
+    weather = load_contract(SCAFFOLD / "weather.yaml")
+    document, _ = odcs_document(weather)
+    props = {p["name"]: p for p in document["schema"][0]["properties"]}
+    assert props["time_hour"]["logicalTypeOptions"] == {"timezone": True, "defaultTimezone": "UTC"}
+    back = load_contract(Path("w.yaml"), import_odcs(export_contract(weather, "odcs")))
+    assert back.schema_.properties["time_hour"].timezone == "UTC"
+    # A timezone ODCS cannot carry (on a date) is listed, never dropped without a word.
+    dated = tmp_path / "d.yaml"
+    dated.write_text(
+        'contract: {name: d, version: "1.0.0"}\n'
+        "schema: {properties: {day: {type: date, timezone: Europe/Paris}}}\n"
+    )
+    assert unsupported_checks(load_contract(dated), "odcs") == [
+        "day timezone Europe/Paris: ODCS gives timestamps only a timezone"
+    ]

@@ -36,13 +36,16 @@ schema:
       format: email
       pii: true  # pii_without_retention
     external_ref: {type: string, maxLength: 20, unique: true}  # unique_not_required
+    code: {type: string, pattern: "[A-Z]{3}"}  # unanchored_pattern
     amount: {type: number}  # numeric_without_range
     opened_at: {type: timestamp, description: When it was opened}
     closed_at: {type: timestamp}
+    reopens: {type: integer, minimum: 0, checks: [{type: null_rate, params: {max: 1.0}}]}  # check_never_fails
 quality:
   freshness:
     column: ticket_id  # freshness_not_temporal
     max_delay_minutes: 60
+  volume: {min_records: 100, max_records: 10}  # impossible_constraint
 versioning:  # versioning_conflict
   breaking_changes: [renaming_field]
   non_breaking_changes: [renaming_field, adding_optional_field]
@@ -78,23 +81,24 @@ def test_every_rule_fires_on_the_crafted_contract_at_its_line(tmp_path: Path) ->
         found.setdefault(f.rule, set()).add(f.line)
     for rule, lines in marked_lines(DOUBTFUL).items():
         assert lines <= found.get(rule, set()), (rule, lines, found.get(rule))
-    # consumer_unknown_field cannot load from a file (see the next test); no_owner is the
-    # missing key, reported at the contract block.
+    # consumer_unknown_field cannot load from a file (see the next test), no_columns has a
+    # test of its own; no_owner is the missing key, reported at the contract block.
     all_rules = {rule for rule, _, _ in RULES}
-    assert set(found) == all_rules - {"consumer_unknown_field"}
+    assert set(found) == all_rules - {"consumer_unknown_field", "no_columns"}
     assert found["no_owner"] == {1}
     assert [f.line for f in findings] == sorted(f.line for f in findings if f.line)
 
 
 def test_findings_carry_severity_message_and_fix(tmp_path: Path) -> None:
-    findings = {f.rule: f for f in lint_contract(load_contract(write(tmp_path, DOUBTFUL)))}
-    impossible = findings["impossible_constraint"]
+    every = lint_contract(load_contract(write(tmp_path, DOUBTFUL)))
+    findings = {f.rule: f for f in every}
+    impossible = next(f for f in every if f.rule == "impossible_constraint")
     assert (impossible.severity, impossible.field) == ("error", "priority")
     assert "minimum 5 is above maximum 1" in impossible.message and impossible.fix
     assert findings["enum_on_free_text"].severity == "warning"
     assert "name" in findings["enum_on_free_text"].message
     assert findings["required_field_undocumented"].severity == "info"
-    assert "first at line 31" in findings["duplicate_check_id"].message
+    assert "first at line 34" in findings["duplicate_check_id"].message
 
 
 def test_consumer_requiring_an_unknown_field_is_an_error() -> None:
@@ -112,6 +116,66 @@ def test_consumer_requiring_an_unknown_field_is_an_error() -> None:
     assert [(f.rule, f.severity, f.field, f.line) for f in findings] == [
         ("consumer_unknown_field", "error", "amount", None)
     ]
+
+
+def test_impossible_volume_and_check_bounds_are_errors(tmp_path: Path) -> None:
+    findings = lint_contract(load_contract(write(tmp_path, DOUBTFUL)))
+    messages = [f.message for f in findings if f.rule == "impossible_constraint"]
+    assert "volume min_records 100 is above max_records 10: every batch fails" in messages
+    text = DOUBTFUL.replace(
+        "  - {id: sane, type: row_count, params: {min: 1}}",
+        "  - {id: sane, type: row_count, params: {min: 5, max: 1}}\n"
+        "  - {type: range, params: {column: amount, min: 10, max: 0}}",
+    )
+    found = [
+        (f.field, f.message)
+        for f in lint_contract(load_contract(write(tmp_path, text)))
+        if f.rule == "impossible_constraint" and "check min" in f.message
+    ]
+    assert found == [
+        (None, "row_count check min 5 is above max 1: every value fails"),
+        ("amount", "range check min 10 is above max 0: every value fails"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fires"),
+    [("[A-Z]{3}", True), ("^[A-Z]{3}$", False), ("^A", False), ("x$", False), (r"\A\d+\Z", False)],
+)
+def test_unanchored_patterns(pattern: str, fires: bool, tmp_path: Path) -> None:
+    text = DOUBTFUL.replace('pattern: "[A-Z]{3}"', f"pattern: '{pattern}'")
+    text += f"  - {{type: regex, params: {{column: subject, pattern: '{pattern}'}}}}\n"
+    hits = [
+        f
+        for f in lint_contract(load_contract(write(tmp_path, text)))
+        if f.rule == "unanchored_pattern"
+    ]
+    assert [f.field for f in hits] == (["code", "subject"] if fires else [])
+    if fires:
+        assert f"'^{pattern}$'" in hits[0].fix and hits[0].severity == "warning"
+
+
+def test_a_completeness_sla_of_one_never_fails(tmp_path: Path) -> None:
+    text = DOUBTFUL.replace(
+        "  volume:", "  completeness: {optional_fields_null_rate: 1.0}\n  volume:"
+    )
+    hits = [
+        f
+        for f in lint_contract(load_contract(write(tmp_path, text)))
+        if f.rule == "check_never_fails"
+    ]
+    assert [f.field for f in hits] == ["reopens", None]
+    assert "optional_fields_null_rate" in hits[1].message
+
+
+def test_a_contract_without_columns_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, 'contract: {name: t, version: "1.0.0", owner: a@b.c}\nschema: {properties: {}}\n'
+    )
+    findings = lint_contract(load_contract(path))
+    assert [(f.rule, f.severity, f.line) for f in findings] == [("no_columns", "error", 2)]
+    proc = lakegate("contract", "lint", str(path))
+    assert proc.returncode == 1 and "no_columns" in proc.stdout
 
 
 MANY = "[" + ", ".join(f"s{i}" for i in range(60)) + "]"

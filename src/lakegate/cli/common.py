@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import os
 import shutil
 import sys
 import threading
@@ -16,9 +17,10 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lakegate.engines import Engine
-from lakegate.errors import LakegateError
+from lakegate.errors import LakegateError, UserInputError
 from lakegate.sources.files import CsvOptions
 
 P = ParamSpec("P")
@@ -66,7 +68,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except LakegateError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            # The message is text: "[rule: reason]" in it must not be read as rich markup.
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -93,13 +96,76 @@ def parse_as_of(value: str | None) -> dt.datetime | None:
     return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
 
 
+def _make_folder(folder: Path, output: Path) -> None:
+    """Create ``folder`` and its parents for ``--output output``, or say why it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        if not blocker.is_dir():
+            why = f"{blocker} is a file, not a folder"
+        else:
+            why = f"cannot create the folder {folder}: {exc.strerror or exc}"
+        raise UserInputError(f"--output {output}: {why}") from None
+
+
+def output_file(path: Path | None) -> Path | None:
+    """Make ``--output PATH`` ready to write, before any work is done: its folder is
+    created when missing. Every command that writes a file goes through this (or
+    :func:`emit`, which calls it), so a bad path fails the same way everywhere.
+
+    Args:
+        path: The file to write, or None (stdout): returned unchanged.
+
+    Raises:
+        UserInputError: The path is a folder, a file stands where a folder must be, or
+            the folder cannot be created or written (exit code 2, naming the path).
+    """
+    if path is None:
+        return None
+    if path.is_dir():
+        raise UserInputError(f"--output {path} is a folder; give a file path")
+    _make_folder(path.parent, path)
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserInputError(f"--output {path}: not writable")
+    return path
+
+
+def output_folder(path: Path) -> Path:
+    """Make ``--output DIR`` (a folder a command writes several files into) exist.
+
+    Raises:
+        UserInputError: A file stands where the folder or one of its parents must be, or
+            it cannot be created (exit code 2, naming the path).
+    """
+    _make_folder(path, path)
+    return path
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` to the file ``path`` (see :func:`output_file`) and say so on stderr.
+
+    Raises:
+        UserInputError: The file cannot be written (exit code 2, naming it).
+    """
+    output_file(path)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(f"--output {path}: cannot write it: {exc.strerror or exc}") from None
+    err.print(f"wrote {path}", highlight=False)
+
+
 def emit(text: str, output: Path | None) -> None:
-    """Write ``text`` to ``output``, or to stdout when None."""
+    """Write ``text`` to ``output`` (with a final newline), or to stdout when None.
+
+    Raises:
+        UserInputError: See :func:`write_output`.
+    """
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        err.print(f"wrote {output}", highlight=False)
+        write_output(output, text if text.endswith("\n") else text + "\n")
 
 
 def dump_json(data: Any) -> str:

@@ -16,6 +16,7 @@ app = typer.Typer(help="Work with data contract files.", no_args_is_help=True)
 
 
 @app.command("schema")
+@handle_errors
 def schema_command(
     output: Path = typer.Option(
         None, "--output", "-o", help="Write to this file instead of stdout."

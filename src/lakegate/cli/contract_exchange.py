@@ -7,7 +7,7 @@ from typing import Literal
 
 import typer
 
-from lakegate.cli.common import emit, err, handle_errors
+from lakegate.cli.common import emit, err, handle_errors, output_file, output_folder, write_output
 from lakegate.config.contract import load_contract
 from lakegate.contracts.exports import EXPORTERS, export_contract, unsupported_checks
 from lakegate.errors import UserInputError
@@ -24,11 +24,9 @@ def _write_dbt(contract_path: Path, output: Path) -> None:
     from lakegate.contracts.exports.dbt import export_files
 
     files, _ = export_files(load_contract(contract_path))
+    output_folder(output)
     for relative, text in files.items():
-        target = output / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        err.print(f"wrote {target}", highlight=False)
+        write_output(output / relative, text)
 
 
 @handle_errors
@@ -57,6 +55,8 @@ def export_command(
     to_folder = format == "dbt" and output is not None and output.suffix not in (".yml", ".yaml")
     if output is not None and output.is_dir() and not to_folder:
         raise UserInputError(f"--output {output} is a folder; --format {format} writes one file")
+    if not to_folder:
+        output_file(output)  # a bad path fails before any work
     if to_folder:
         assert output is not None
         _write_dbt(contract, output)
@@ -92,6 +92,7 @@ def import_command(
     """
     from lakegate.contracts.exports.import_odcs import convert_odcs
 
+    output_file(output)  # a bad path fails before any work
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:

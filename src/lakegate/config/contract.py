@@ -75,10 +75,23 @@ class CheckSpec(Strict):
         return CHECK_TYPE_ALIASES.get(self.type, self.type)
 
 
+# Lifecycle statuses: lakegate's own (draft, active, deprecated, retired) and the other values
+# ODCS v3 contracts use (proposed, development, production), kept so an import loses none.
+ContractStatus = Literal[
+    "proposed", "draft", "development", "active", "production", "deprecated", "retired"
+]
+
+
 class ContractMeta(Strict):
     """The ``contract:`` block: who owns which version of what."""
 
     name: str = Field(min_length=1)
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A stable identifier across versions (ODCS 'id', e.g. a UUID); the ODCS "
+        "export derives one from the name when it is not given.",
+    )
     version: str = Field(
         pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$", description="Semantic version, e.g. 2.0.0"
     )
@@ -86,7 +99,7 @@ class ContractMeta(Strict):
     team: str | None = None
     slack_channel: str | None = None
     domain: str | None = None
-    status: Literal["draft", "active", "deprecated", "retired"] | None = None
+    status: ContractStatus | None = None
     tags: list[str] = Field(default_factory=list)
 
 
@@ -224,7 +237,9 @@ VersioningRule = Literal[
     "renaming_field",
     "adding_required_field",
     "making_field_required",
+    "making_field_optional",
     "tightening_constraint",
+    "widening_range",
     "removing_enum_value",
     "adding_optional_field",
     "adding_enum_value",

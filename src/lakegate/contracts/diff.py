@@ -4,7 +4,9 @@
 classifies each under a rule as ``breaking``, ``non_breaking`` or ``info``
 (non-breaking, documentation only), names the consumers it affects and computes the
 smallest semantic-version bump the changes need. Rules ([seeds]: the seeds'
-``versioning`` block and schema change management; [lakegate]: our own):
+``versioning`` block and schema change management; [dbt]: dbt model contracts, whose
+breaking changes include removing or modifying a column's constraint; [dcc]:
+datacontract-cli's breaking rules; [lakegate]: our own):
 
 ========================  ============  ====================================================
 rule                      default       when
@@ -12,39 +14,53 @@ rule                      default       when
 removing_required_field   breaking      a required field is removed [seeds]
 removing_optional_field   breaking      an optional field is removed: a query selecting it
                                         breaks, declared consumer or not [seeds]
-renaming_field            breaking      a removed and an added field of the same type at the
-                                        same place among the kept fields, or with a similar
-                                        name (ratio >= 0.8) or the same description [seeds]
+renaming_field            breaking      a removed and an added field of the same type with
+                                        similar names, the same description or the same
+                                        constraints (:mod:`lakegate.contracts.diff_fields`)
+                                        [seeds]
 changing_field_type       breaking      another logical type (integer -> number too: float64
                                         cannot hold every int64), a narrower decimal, another
                                         timezone, another nested shape [seeds]
 adding_required_field     breaking      producers must now send it [lakegate]
 making_field_required     breaking      a nullable field becomes required [lakegate]
+making_field_optional     breaking      a required field becomes nullable: consumers may now
+                                        receive nulls [dbt: a removed not_null constraint;
+                                        dcc: field_required_updated]
 tightening_constraint     breaking      a higher minimum, lower maximum or maxLength, a
                                         pattern/format/enum/unique added, a pattern or any
                                         parameter without a direction changed, a critical
                                         check or SLA added or made stricter, a check made
                                         critical: yesterday's data can fail the gate [lakegate]
+widening_range            breaking      a lower minimum, a higher maximum, an exclusive bound
+                                        made inclusive, a critical range removed or made
+                                        non-critical: consumers may now receive values
+                                        outside the old range [dbt: a modified constraint;
+                                        dcc: field_minimum/maximum_updated]
 removing_enum_value       breaking      an enum or allowed_values value is removed [lakegate]
 renaming_contract         breaking      contract.name changes [lakegate]
 adding_optional_field     non_breaking  [seeds]
 adding_enum_value         non_breaking  [seeds]
-loosening_constraint      non_breaking  the reverse of tightening; a required field made
-                                        nullable; a decimal widened so every old value fits
-                                        (as Delta Lake's type widening) [lakegate]
+loosening_constraint      non_breaking  the reverse of tightening (but for ranges); a decimal
+                                        widened so every old value fits (as Delta Lake's
+                                        type widening) [lakegate]
 changing_classification   non_breaking  pii or retention_days changes [lakegate]
 changing_monitor          non_breaking  a warning/info check or SLA is added, removed or
                                         changed: it never stops a load [lakegate]
 changing_description      info          descriptions, examples, defaults (the seeds list it
                                         as non-breaking; it needs only a patch) [seeds]
-changing_metadata         info          owner, team, tags, status, consumers, versioning,
+changing_metadata         info          id, owner, team, tags, status, consumers, versioning,
                                         change process, check_frequency [lakegate]
 ========================  ============  ====================================================
+
+Constraints, quality SLAs and checks are compared as the checks they compile to,
+normalised (:mod:`lakegate.contracts.diff_checks`): two spellings of one check (an SLA
+and an explicit check, an ODCS export imported back) are no change.
 
 NEW's ``versioning`` lists (OLD's when NEW has none) override the defaults: a rule
 listed as breaking is breaking, one listed as non-breaking is non-breaking (an info
 default stays info). Exception: removing or renaming a field that a declared consumer
-lists in ``required_fields`` stays breaking. The last four [lakegate] rules are not in
+lists in ``required_fields`` stays breaking. ``renaming_contract``,
+``changing_classification``, ``changing_monitor`` and ``changing_metadata`` are not in
 the contract vocabulary, so they keep their default.
 
 Bumps: breaking needs major, non_breaking minor, info patch; while OLD's major is 0
@@ -59,7 +75,6 @@ renamed, retyped, nullability) on plain ``{name: Column(type, nullable)}`` or
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -68,10 +83,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lakegate.checks.model import ColumnType, LogicalType, Severity
-from lakegate.config.contract import CheckSpec, Consumer, Contract, Property, Quality, Versioning
-from lakegate.config.durations import parse_duration
-from lakegate.contracts.compile import column_type
+from lakegate.checks.model import ColumnType
+from lakegate.config.contract import Consumer, Contract, Versioning
+from lakegate.contracts.compile import contract_checks
+from lakegate.contracts.diff_checks import (
+    compare_check_docs,
+    compare_checks,
+    compare_quality_extras,
+    required_columns,
+)
+from lakegate.contracts.diff_fields import FieldShape, diff_fields, fields, renames
+from lakegate.contracts.diff_gate import Found
 
 
 class Kind(StrEnum):
@@ -102,7 +124,9 @@ DEFAULT_RULES: dict[str, Kind] = {
     "changing_field_type": Kind.BREAKING,
     "adding_required_field": Kind.BREAKING,
     "making_field_required": Kind.BREAKING,
+    "making_field_optional": Kind.BREAKING,
     "tightening_constraint": Kind.BREAKING,
+    "widening_range": Kind.BREAKING,
     "removing_enum_value": Kind.BREAKING,
     "renaming_contract": Kind.BREAKING,
     "adding_optional_field": Kind.NON_BREAKING,
@@ -114,16 +138,14 @@ DEFAULT_RULES: dict[str, Kind] = {
     "changing_metadata": Kind.INFO,
 }
 _TAKES_FIELD_AWAY = {"removing_required_field", "removing_optional_field", "renaming_field"}
-_TIGHT, _LOOSE, _MONITOR = "tightening_constraint", "loosening_constraint", "changing_monitor"
-_TYPE = "changing_field_type"
-# Parameters whose larger (_HIGHER) or smaller (_LOWER) value is stricter.
-_HIGHER = {"minimum", "exclusiveMinimum", "minLength", "min", "min_records", "mostly", "mean_min"}
-_LOWER = {"maximum", "exclusiveMaximum", "maxLength", "max", "max_records", "max_age", "max_share"}
-_LOWER |= {"max_delay_minutes", "max_change", "mean_max", "tolerance", "anomaly_threshold"}
-_LOWER |= {"required_fields_null_rate", "optional_fields_null_rate"}
-_ENUM_KEYS = {"enum", "allowed_values", "values"}
-_DOC_KEYS = {"description": "changing_description", "check_frequency": "changing_metadata"}
-_PARAM_DEFAULTS = {"mostly": 1.0}
+# Why a rule that other tools may call non-breaking is breaking here, shown with its changes.
+_EXPLAINED = {
+    "making_field_optional": "consumers may now receive nulls; dbt model contracts (a removed "
+    "not_null constraint) and datacontract-cli (field_required_updated) call it breaking",
+    "widening_range": "consumers may now receive values outside the old range; dbt model "
+    "contracts (a modified constraint) and datacontract-cli (field_minimum/maximum_updated) "
+    "call it breaking",
+}
 
 
 @dataclass(frozen=True)
@@ -217,24 +239,6 @@ class Policy:
         return default
 
 
-@dataclass(frozen=True)
-class _Found:
-    rule: str
-    field: str | None
-    what: str
-    old: Any = None
-    new: Any = None
-    note: str | None = None
-    was: str | None = None  # a renamed field's old name
-
-
-@dataclass(frozen=True)
-class _Field:
-    type: ColumnType | str
-    required: bool
-    prop: Property | None = None
-
-
 def _plain(value: Any) -> Any:
     """JSON-friendly: models dumped as written, enums as their values, types as text."""
     if isinstance(value, BaseModel):
@@ -248,267 +252,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# ----------------------------------------------------------------------------- fields
-
-
-def _fields(props: Mapping[str, Property], required: Sequence[str] = ()) -> dict[str, _Field]:
-    return {n: _Field(column_type(p), n in required, p) for n, p in props.items()}
-
-
-def _diff_fields(
-    old: Mapping[str, _Field], new: Mapping[str, _Field], at: str = ""
-) -> list[_Found]:
-    renamed = _renames(old, new)
-    out: list[_Found] = []
-    for name, f in new.items():
-        if name in old:
-            out += _compare_field(at + name, old[name], f)
-        elif name in renamed:
-            was = at + renamed[name]
-            out.append(_Found("renaming_field", at + name, "name", was, at + name, was=was))
-            out += _compare_field(at + name, old[renamed[name]], f)
-        else:
-            rule = "adding_required_field" if f.required else "adding_optional_field"
-            out.append(_Found(rule, at + name, "field", None, _typed(f)))
-    for name, f in old.items():
-        if name not in new and name not in renamed.values():
-            rule = "removing_required_field" if f.required else "removing_optional_field"
-            out.append(_Found(rule, at + name, "field", _typed(f), None))
-    return out
-
-
-def _typed(f: _Field) -> str:
-    return f"{f.type} ({'required' if f.required else 'optional'})"
-
-
-def _renames(old: Mapping[str, _Field], new: Mapping[str, _Field]) -> dict[str, str]:
-    """``{new name: old name}`` for the removed and added fields taken for renames."""
-    kept = [n for n in old if n in new]
-
-    def place(order: list[str], name: str) -> str | None:  # the nearest kept field before
-        return next((n for n in reversed(order[: order.index(name)]) if n in kept), None)
-
-    scored = []
-    for r in (n for n in old if n not in new):
-        for a in (n for n in new if n not in old):
-            if old[r].type != new[a].type:
-                continue
-            same_place = place(list(old), r) == place(list(new), a)
-            docs = [f.prop.description if f.prop else None for f in (old[r], new[a])]
-            same_doc = docs[0] is not None and docs[0] == docs[1]
-            similar = difflib.SequenceMatcher(None, r, a).ratio()
-            if same_place or same_doc or similar >= 0.8:
-                scored.append(((same_place, same_doc, similar), r, a))
-    pairs: dict[str, str] = {}
-    for _, r, a in sorted(scored, key=lambda s: s[0], reverse=True):
-        if a not in pairs and r not in pairs.values():
-            pairs[a] = r
-    return pairs
-
-
-def _widens(old: ColumnType | str, new: ColumnType | str) -> bool:
-    """True when both are decimals and ``new`` holds every value of ``old``."""
-    if not (isinstance(old, ColumnType) and isinstance(new, ColumnType)):
-        return False
-    if {old.name, new.name} != {LogicalType.DECIMAL}:
-        return False
-    # Unset precision and scale are read as arrow_schema() does: decimal128(38, 9).
-    (p1, s1), (p2, s2) = (
-        (t.precision or 38, 9 if t.scale is None else t.scale) for t in (old, new)
-    )
-    return s2 >= s1 and p2 - s2 >= p1 - s1
-
-
-def _compare_field(name: str, a: _Field, b: _Field) -> list[_Found]:
-    out: list[_Found] = []
-    if a.type != b.type:
-        widens = _widens(a.type, b.type)
-        note = "every old value fits" if widens else None
-        out.append(_Found(_LOOSE if widens else _TYPE, name, "type", a.type, b.type, note))
-    if a.required != b.required:
-        rule = "making_field_required" if b.required else _LOOSE
-        out.append(_Found(rule, name, "required", a.required, b.required))
-    if a.prop is not None and b.prop is not None:
-        out += _compare_property(name, a.prop, b.prop)
-    return out
-
-
-def _constraints(p: Property) -> dict[str, Any]:
-    values = {
-        "minimum": p.minimum,
-        "exclusiveMinimum": p.exclusive_minimum,
-        "maximum": p.maximum,
-        "exclusiveMaximum": p.exclusive_maximum,
-        "minLength": p.min_length,
-        "maxLength": p.max_length,
-        "pattern": p.pattern,
-        "format": p.format if p.type is LogicalType.STRING else None,  # only checked there
-        "unique": True if p.unique else None,
-        "enum": p.enum,
-    }
-    return {k: v for k, v in values.items() if v is not None}
-
-
-_PROPERTY_DOCS = {
-    "timezone": _TYPE,
-    "pii": "changing_classification",
-    "retention_days": "changing_classification",
-    "description": "changing_description",
-    "examples": "changing_description",
-    "default": "changing_description",
-    "breaking_change": "changing_metadata",
-}
-
-
-def _compare_property(name: str, p: Property, q: Property) -> list[_Found]:
-    crit = Severity.CRITICAL
-    out = _compare_gate(name, "", _constraints(p), _constraints(q), crit, crit)
-    for key, rule in _PROPERTY_DOCS.items():
-        if getattr(p, key) != getattr(q, key):
-            out.append(_Found(rule, name, key, getattr(p, key), getattr(q, key)))
-    if p.format != q.format and p.type is not LogicalType.STRING:
-        out.append(_Found("changing_description", name, "format", p.format, q.format))
-    out += _compare_checks(name, p.checks, q.checks)
-    if p.items and q.items:
-        items = [_Field(column_type(i), False, i) for i in (p.items, q.items)]
-        out += _compare_field(f"{name}[]", *items)
-    elif p.items != q.items:
-        out.append(_Found(_TYPE, name, "items", p.items, q.items))
-    if p.properties is not None and q.properties is not None:
-        out += _diff_fields(_fields(p.properties), _fields(q.properties), f"{name}.")
-    elif p.properties != q.properties:
-        out.append(_Found(_TYPE, name, "properties", p.properties, q.properties))
-    return out
-
-
-# ----------------------------------------------------------------------------- checks and SLAs
-
-
-def _compare_gate(
-    field: str | None,
-    what: str,
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any] | None,
-    old_sev: Severity | None,
-    new_sev: Severity | None,
-) -> list[_Found]:
-    """Changes of a check-like item (None: absent): a critical one gates loads, others monitor."""
-    gate_old, gate_new = old_sev is Severity.CRITICAL, new_sev is Severity.CRITICAL
-    if old is None and new is None:
-        return []
-    if old is None or new is None:
-        rule = (
-            (_TIGHT if gate_new else _MONITOR)
-            if old is None
-            else (_LOOSE if gate_old else _MONITOR)
-        )
-        shown = [None if p is None else p or True for p in (old, new)]  # {} (unique): True
-        return [_Found(rule, field, what, shown[0], shown[1])]
-    out: list[_Found] = []
-    if old_sev != new_sev:
-        rule = _TIGHT if gate_new else _LOOSE if gate_old else _MONITOR
-        out.append(_Found(rule, field, f"{what} severity".strip(), old_sev, new_sev))
-    for key in dict.fromkeys([*old, *new]):
-        a, b = old.get(key, _PARAM_DEFAULTS.get(key)), new.get(key, _PARAM_DEFAULTS.get(key))
-        label = f"{what} {key}".strip()
-        if a == b:
-            continue
-        if key in _DOC_KEYS:
-            out.append(_Found(_DOC_KEYS[key], field, label, a, b))
-        elif not (gate_old and gate_new):
-            out.append(_Found(_MONITOR, field, label, a, b))
-        elif key in _ENUM_KEYS and a is not None and b is not None:
-            out += [_Found("removing_enum_value", field, label, v, None) for v in a if v not in b]
-            out += [_Found("adding_enum_value", field, label, None, v) for v in b if v not in a]
-        elif a is None or b is None:
-            out.append(_Found(_TIGHT if a is None else _LOOSE, field, label, a, b))
-        elif (stricter := _stricter(key, a, b)) is None:
-            note = "cannot tell whether the new value accepts all the old one did"
-            out.append(_Found(_TIGHT, field, label, a, b, note))
-        else:
-            out.append(_Found(_TIGHT if stricter else _LOOSE, field, label, a, b))
-    return out
-
-
-def _stricter(key: str, a: Any, b: Any) -> bool | None:
-    if key not in _HIGHER and key not in _LOWER:
-        return None
-    try:
-        if key == "max_age":
-            a, b = parse_duration(a), parse_duration(b)
-        return bool(b > a) if key in _HIGHER else bool(b < a)
-    except (TypeError, ValueError):
-        return None
-
-
-def _check_items(checks: Sequence[CheckSpec], column: str | None) -> dict[str, CheckSpec]:
-    """Checks by id: explicit, else ``<column>.<kind>`` or ``<kind>``, then ``#2``, ``#3``."""
-    items: dict[str, CheckSpec] = {}
-    for spec in checks:
-        col = column or spec.params.get("column")
-        key = base = spec.id or (f"{col}.{spec.kind}" if col else spec.kind)
-        n = 1
-        while key in items:
-            n += 1
-            key = f"{base}#{n}"
-        items[key] = spec
-    return items
-
-
-def _compare_checks(
-    column: str | None, old: Sequence[CheckSpec], new: Sequence[CheckSpec]
-) -> list[_Found]:
-    def params(spec: CheckSpec | None) -> dict[str, Any] | None:
-        if spec is None:
-            return None
-        given = {"type": spec.kind, **spec.params, "description": spec.description}
-        return {k: v for k, v in given.items() if v is not None}
-
-    a, b = _check_items(old, column), _check_items(new, column)
-    out: list[_Found] = []
-    for key in dict.fromkeys([*a, *b]):
-        x, y = a.get(key), b.get(key)
-        col = column or (y or x).params.get("column")  # type: ignore[union-attr]
-        sx, sy = (x.severity if x else None), (y.severity if y else None)
-        out += _compare_gate(col, f"check {key}", params(x), params(y), sx, sy)
-    return out
-
-
-def _sla(model: BaseModel | None) -> tuple[dict[str, Any] | None, Severity | None]:
-    if model is None:
-        return None, None
-    return model.model_dump(exclude={"severity"}, exclude_none=True), model.severity  # type: ignore[attr-defined]
-
-
-def _compare_quality(old: Quality, new: Quality) -> list[_Found]:
-    out: list[_Found] = []
-    for key in ("freshness", "completeness", "volume"):
-        (px, sx), (py, sy) = _sla(getattr(old, key)), _sla(getattr(new, key))
-        out += _compare_gate(None, f"{key} SLA", px, py, sx, sy)
-    for col in dict.fromkeys([*old.validity, *new.validity]):
-        (px, sx), (py, sy) = _sla(old.validity.get(col)), _sla(new.validity.get(col))
-        out += _compare_gate(col, "validity", px, py, sx, sy)
-    keys: list[dict[tuple[str, ...], Severity]] = [{}, {}]
-    for side, u in zip(keys, (old.uniqueness, new.uniqueness), strict=True):
-        for combo in [[c] for c in u.columns] + u.combinations if u else []:
-            side[tuple(combo)] = u.severity  # type: ignore[union-attr]
-    for cols in dict.fromkeys([*keys[0], *keys[1]]):
-        field, what = (cols[0], "unique") if len(cols) == 1 else (None, f"unique {list(cols)}")
-        x: dict[str, Any] | None = {} if cols in keys[0] else None
-        y: dict[str, Any] | None = {} if cols in keys[1] else None
-        out += _compare_gate(field, what, x, y, keys[0].get(cols), keys[1].get(cols))
-    return out
-
-
-def _compare_contract(old: Contract, new: Contract) -> list[_Found]:
+def _compare_contract(old: Contract, new: Contract) -> list[Found]:
     m, n = old.contract, new.contract
-    out = [_Found("renaming_contract", None, "name", m.name, n.name)] if m.name != n.name else []
-    for key in ("owner", "team", "slack_channel", "domain", "status", "tags"):
+    out = [Found("renaming_contract", None, "name", m.name, n.name)] if m.name != n.name else []
+    for key in ("id", "owner", "team", "slack_channel", "domain", "status", "tags"):
         if getattr(m, key) != getattr(n, key):
-            out.append(_Found("changing_metadata", None, key, getattr(m, key), getattr(n, key)))
+            out.append(Found("changing_metadata", None, key, getattr(m, key), getattr(n, key)))
     if old.description != new.description:
         out.append(
-            _Found("changing_description", None, "description", old.description, new.description)
+            Found("changing_description", None, "description", old.description, new.description)
         )
     pairs: dict[str, tuple[BaseModel | None, BaseModel | None]] = {
         "versioning": (old.versioning, new.versioning)
@@ -518,7 +270,7 @@ def _compare_contract(old: Contract, new: Contract) -> list[_Found]:
     pairs |= {f"consumer {k}": (before.get(k), after.get(k)) for k in {**before, **after}}
     for what, (x, y) in pairs.items():
         if x != y:
-            out.append(_Found("changing_metadata", None, what, *_delta(x, y)))
+            out.append(Found("changing_metadata", None, what, *_delta(x, y)))
     return out
 
 
@@ -535,7 +287,7 @@ def _delta(x: BaseModel | None, y: BaseModel | None) -> tuple[Any, Any]:
 
 
 def _classify(
-    found: _Found, policy: Policy, consumers: Sequence[Consumer], never: set[str]
+    found: Found, policy: Policy, consumers: Sequence[Consumer], never: set[str]
 ) -> Change:
     kind, note = policy.kind(found.rule), found.note
     if found.field is None:
@@ -546,6 +298,13 @@ def _classify(
     names = list(dict.fromkeys(names))
     if found.rule in _TAKES_FIELD_AWAY and names and kind is not Kind.BREAKING:
         kind, note = Kind.BREAKING, f"breaking whatever versioning says: {', '.join(names)} need it"
+    if found.rule in _EXPLAINED:
+        why = _EXPLAINED[found.rule]
+        if kind is Kind.BREAKING:
+            why += f"; list {found.rule} in versioning.non_breaking_changes to allow it"
+        else:
+            why = f"non-breaking because versioning lists {found.rule}, though {why}"
+        note = "; ".join(filter(None, [note, why]))
     if kind is Kind.BREAKING and found.field and re.split(r"[.\[]", found.field)[0] in never:
         note = "; ".join(filter(None, [note, "the old contract says breaking_change: never"]))
     old, new = _plain(found.old), _plain(found.new)
@@ -574,11 +333,11 @@ def classify_schema_change(
         columns.
     """
 
-    def fields(cols: Mapping[str, Column | tuple[ColumnType | str, bool]]) -> dict[str, _Field]:
+    def shapes(cols: Mapping[str, Column | tuple[ColumnType | str, bool]]) -> dict[str, FieldShape]:
         spec = {n: c if isinstance(c, Column) else Column(*c) for n, c in cols.items()}
-        return {n: _Field(c.type, not c.nullable) for n, c in spec.items()}
+        return {n: FieldShape(c.type, not c.nullable) for n, c in spec.items()}
 
-    found = _diff_fields(fields(old_columns), fields(new_columns))
+    found = diff_fields(shapes(old_columns), shapes(new_columns))
     return [_classify(f, Policy.of(versioning), consumers, set()) for f in found]
 
 
@@ -649,17 +408,24 @@ def diff_contracts(old: Contract, new: Contract) -> ContractDiff:
         The changes, the smallest bump they need and whether NEW's version has it.
 
     Raises:
-        ConfigError: A ``contract.version`` is not a semantic version (positioned in
-            its file when the contract was loaded from one).
+        ConfigError: A ``contract.version`` is not a semantic version, or a contract's
+            checks do not compile (positioned in its file when the contract was loaded
+            from one).
     """
     never = {n for n, p in old.schema_.properties.items() if p.breaking_change == "never"}
-    found = _compare_contract(old, new)
-    found += _diff_fields(
-        _fields(old.schema_.properties, old.schema_.required),
-        _fields(new.schema_.properties, new.schema_.required),
+    compiled = contract_checks(old), contract_checks(new)
+    before = fields(old.schema_.properties, required_columns(compiled[0]))
+    after = fields(new.schema_.properties, required_columns(compiled[1]))
+    renamed = {was: now for now, was in renames(before, after).items()}
+    gone = (
+        {n for n in before if n not in after and n not in renamed},
+        {n for n in after if n not in before and n not in renamed.values()},
     )
-    found += _compare_quality(old.quality, new.quality)
-    found += _compare_checks(None, old.checks, new.checks)
+    found = _compare_contract(old, new)
+    found += diff_fields(before, after)
+    found += compare_checks(old, new, compiled, gone=gone, renamed=renamed)
+    found += compare_quality_extras(old.quality, new.quality)
+    found += compare_check_docs(old, new)
     policy, consumers = (
         Policy.of(new.versioning or old.versioning),
         [*old.consumers, *new.consumers],

@@ -132,9 +132,18 @@ def classify_drift(old: Columns, new: Columns, contract: Contract | None) -> lis
 
 
 def drift_error(changes: Sequence[SchemaChange], registered_by: str | None) -> str:
-    """The message of a run stopped by breaking changes."""
+    """The message of a run stopped by breaking changes: each change with its rule and
+    reason in parentheses, ``removed tzone (removing_optional_field: ...)``.
+
+    Parentheses, not brackets: the message is shown by rich (the run table, ``error:``
+    lines), which reads ``[...]`` as markup and would drop the rule and reason.
+
+    Args:
+        changes: The classified changes (those not breaking are left out).
+        registered_by: The run that registered the old columns, if known.
+    """
     stops = [c for c in changes if c.breaking]
-    listed = "; ".join(f"{c.describe()} [{c.rule}: {c.reason}]" for c in stops)
+    listed = "; ".join(f"{c.describe()} ({c.rule}: {c.reason})" for c in stops)
     since = f" since run {registered_by}" if registered_by else ""
     return (
         f"breaking source schema change{since}: {listed}; nothing was written. Fix the source, "

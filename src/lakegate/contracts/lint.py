@@ -9,9 +9,13 @@ practice:
 =============================  ========  ==============================================
 rule                           severity  flags
 =============================  ========  ==============================================
+no_columns                     error     ``schema.properties`` is empty: no type, null
+                                         or value check can fail
 impossible_constraint          error     minimum above maximum, minLength above
-                                         maxLength, an enum value its own range,
-                                         length or pattern rejects
+                                         maxLength, min_records above max_records, an
+                                         explicit range, length or row_count check
+                                         with min above max, an enum value its own
+                                         range, length or pattern rejects
 duplicate_check_id             error     two explicit checks with one id (the
                                          contract does not compile)
 consumer_unknown_field         error     a consumer requires a field the schema lacks
@@ -24,6 +28,12 @@ required_string_unconstrained  warning   a required string with no enum, pattern
                                          format, length, unique or check: any text
                                          passes, the empty string included
 numeric_without_range          warning   a number with no minimum or maximum anywhere
+unanchored_pattern             warning   a pattern with neither ``^`` nor ``$``: regex
+                                         checks search the value (as GX and dbt's
+                                         regex tests), so ``[A-Z]{3}`` passes
+                                         ``xxABCxx``
+check_never_fails              warning   a null_rate of 1.0 (a check or a completeness
+                                         SLA): every share of nulls passes
 enum_on_free_text              warning   an enum on a column named or described like
                                          free text, or with more than 50 values
 pii_without_retention          warning   ``pii: true`` without ``retention_days``
@@ -45,7 +55,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from lakegate.checks.model import LogicalType
-from lakegate.config.contract import Contract, Property
+from lakegate.config.contract import CheckSpec, Contract, Property
 
 LintSeverity = Literal["error", "warning", "info"]
 Loc = tuple[str | int, ...]
@@ -120,6 +130,77 @@ def _impossible_constraint(c: Contract) -> Iterator[_Hit]:
         if rule.min is not None and rule.max is not None and rule.min > rule.max:
             message = f"{name}: validity min {rule.min} is above max {rule.max}"
             yield _Hit(name, ("quality", "validity", name), message, "correct the bounds")
+    volume = c.quality.volume
+    if volume and _above(volume.min_records, volume.max_records):
+        message = (
+            f"volume min_records {volume.min_records} is above max_records "
+            f"{volume.max_records}: every batch fails"
+        )
+        yield _Hit(None, ("quality", "volume"), message, "correct the bounds")
+    for field, spec, loc in _specs(c):
+        low, high = spec.params.get("min"), spec.params.get("max")
+        if spec.kind in ("range", "length", "row_count") and _above(low, high):
+            message = f"{spec.kind} check min {low} is above max {high}: every value fails"
+            yield _Hit(field, (*loc, "params"), message, "correct the bounds")
+
+
+def _above(low: Any, high: Any) -> bool:
+    """True when both bounds are given, comparable, and ``low > high``."""
+    try:
+        return low is not None and high is not None and bool(low > high)
+    except TypeError:
+        return False
+
+
+def _specs(c: Contract) -> Iterator[tuple[str | None, CheckSpec, Loc]]:
+    """Every explicit check: its column (or None), the spec and where it is."""
+    for name, p, _, loc in _props(c):
+        yield from ((name, s, (*loc, "checks", i)) for i, s in enumerate(p.checks))
+    for i, spec in enumerate(c.checks):
+        column = spec.params.get("column")
+        yield (column if isinstance(column, str) else None), spec, ("checks", i)
+
+
+def _no_columns(c: Contract) -> Iterator[_Hit]:
+    if not c.schema_.properties:
+        message = "the contract declares no columns: no type, null or value check can fail"
+        yield _Hit(None, ("schema", "properties"), message, "list the dataset's columns")
+
+
+_START, _END = ("^", "\\A"), ("$", "\\Z", "\\z")
+
+
+def _unanchored_pattern(c: Contract) -> Iterator[_Hit]:
+    patterns: list[tuple[str, str | None, Loc]] = []
+    for name, p, _, loc in _props(c):
+        if p.pattern is not None:
+            patterns.append((p.pattern, name, (*loc, "pattern")))
+    for name, rule in c.quality.validity.items():
+        if rule.pattern is not None:
+            patterns.append((rule.pattern, name, ("quality", "validity", name, "pattern")))
+    for field, spec, loc in _specs(c):
+        if spec.kind == "regex" and isinstance(spec.params.get("pattern"), str):
+            patterns.append((spec.params["pattern"], field, (*loc, "params", "pattern")))
+    for pattern, field, loc in patterns:
+        if not pattern.startswith(_START) and not pattern.endswith(_END):
+            message = (
+                f"pattern {pattern!r} has no ^ or $: regex checks search the value, so any "
+                "text containing a match passes"
+            )
+            yield _Hit(field, loc, message, f"anchor it: '^{pattern}$'")
+
+
+def _check_never_fails(c: Contract) -> Iterator[_Hit]:
+    fix = "give a rate below 1.0, or remove the check"
+    for field, spec, loc in _specs(c):
+        if spec.kind == "null_rate" and spec.params.get("max") == 1:
+            message = "null_rate max 1.0 allows every row to be null: the check never fails"
+            yield _Hit(field, (*loc, "params", "max"), message, fix)
+    comp = c.quality.completeness
+    for key in ("required_fields_null_rate", "optional_fields_null_rate"):
+        if comp is not None and getattr(comp, key) == 1:
+            message = f"completeness {key} 1.0 allows every value to be null: it never fails"
+            yield _Hit(None, ("quality", "completeness", key), message, fix)
 
 
 def _rejects(p: Property, value: Any) -> str | None:
@@ -143,11 +224,7 @@ def _rejects(p: Property, value: Any) -> str | None:
 
 def _duplicate_check_id(c: Contract) -> Iterator[_Hit]:
     seen: dict[str, Loc] = {}
-    specs: list[tuple[str | None, Any, Loc]] = []
-    for name, p, _, loc in _props(c):
-        specs += [(name, s, (*loc, "checks", i)) for i, s in enumerate(p.checks)]
-    specs += [(None, s, ("checks", i)) for i, s in enumerate(c.checks)]
-    for field, spec, loc in specs:
+    for field, spec, loc in _specs(c):
         if spec.id is None:
             continue
         if spec.id in seen:
@@ -281,6 +358,7 @@ def _required_field_undocumented(c: Contract) -> Iterator[_Hit]:
 
 
 RULES: tuple[tuple[str, LintSeverity, Rule], ...] = (
+    ("no_columns", "error", _no_columns),
     ("impossible_constraint", "error", _impossible_constraint),
     ("duplicate_check_id", "error", _duplicate_check_id),
     ("consumer_unknown_field", "error", _consumer_unknown_field),
@@ -288,6 +366,8 @@ RULES: tuple[tuple[str, LintSeverity, Rule], ...] = (
     ("no_owner", "warning", _no_owner),
     ("required_string_unconstrained", "warning", _required_string_unconstrained),
     ("numeric_without_range", "warning", _numeric_without_range),
+    ("unanchored_pattern", "warning", _unanchored_pattern),
+    ("check_never_fails", "warning", _check_never_fails),
     ("enum_on_free_text", "warning", _enum_on_free_text),
     ("pii_without_retention", "warning", _pii_without_retention),
     ("unique_not_required", "warning", _unique_not_required),

@@ -1,8 +1,9 @@
 """Import an Open Data Contract Standard (ODCS v3) contract as a lakegate contract.
 
 A lakegate contract describes one table: one schema object is imported (the first,
-or the one named), and the others are listed. Its column names are the properties'
-``physicalName`` (else ``name``). The reverse of :mod:`lakegate.contracts.exports.odcs`:
+or the one named), and the others are listed. The contract is named after the object;
+its column names are the properties' ``physicalName`` (else ``name``). The reverse of
+:mod:`lakegate.contracts.exports.odcs`:
 
 ==========================  ==========================================================
 ODCS                        lakegate
@@ -11,7 +12,8 @@ logicalType, physicalType   type (number + DECIMAL/NUMERIC(p, s): decimal(p, s))
 required, unique            schema.required, unique
 primaryKey                  required + unique, or a unique_combination (several keys)
 logicalTypeOptions          minLength, maxLength, pattern, format, minimum, maximum,
-                            exclusive*; date/timestamp bounds: a range check
+                            exclusive*; date/timestamp bounds: a range check; a
+                            timestamp's defaultTimezone (or timezone: true): timezone
 classification/tag pii      pii (also the tag ``sensitive``)
 relationships table.column  a relationships check
 nullValues                  required / not_null (0 rows), null_rate (percent)
@@ -22,8 +24,9 @@ sql, mustBe 0               ``SELECT COUNT(*) FROM ${table} WHERE c``: expressio
                             ``NOT (c)``; ``FROM (<query>) AS x``: custom_sql
 custom, engine lakegate     the check its implementation names
 slaProperties               freshness/latency: quality.freshness; retention
+id, status                  contract.id, contract.status (kept as written)
 team, support, ...          owner (role owner), team, slack_channel, domain, tags,
-                            status, description (purpose, usage, limitations)
+                            description (purpose, usage, limitations)
 customProperties lakegate*  versioning, consumers, change_process, freshness extras
 ==========================  ==========================================================
 
@@ -31,24 +34,27 @@ Rule severities error/warning/info become critical/warning/info (none: critical)
 a rule's ``name`` becomes the check's id unless it looks generated
 (``<column>.<kind>``). Everything else (servers, roles, price, other engines'
 custom rules, SQL metrics other than a count of failing rows, composite foreign
-keys, ...) is listed in the output's header and in :attr:`Imported.notes`.
+keys, a classification other than pii, a ``name`` that differs from the
+``physicalName`` a column or the contract is named by, the document's ``name`` and
+``dataProduct``, ...) is listed in the output's header and in :attr:`Imported.notes`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
-from lakegate.config.contract import CHECK_TYPES, load_contract
+from lakegate.config.contract import CHECK_TYPES, ContractStatus, load_contract
 from lakegate.config.durations import parse_duration
 from lakegate.contracts.compile import FORMAT_PATTERNS, contract_checks
 from lakegate.contracts.exports import dump_yaml
+from lakegate.contracts.exports.odcs import contract_id
 from lakegate.errors import ConfigError
 
 SEVERITY = {"error": "critical", "critical": "critical", "fatal": "critical", "high": "critical"}
@@ -77,7 +83,7 @@ _OBJECT_KEYS = {"name", "physicalName", "properties", "quality", "logicalType"}
 _OBJECT_KEYS |= {"physicalType", "id", "description", "tags"}
 _TOP_KEYS = {"apiVersion", "kind", "id", "name", "version", "status", "domain", "tags"}
 _TOP_KEYS |= {"description", "schema", "team", "support", "slaProperties", "customProperties"}
-_TOP_KEYS |= {"slaDefaultElement", "dataProduct"}
+_TOP_KEYS |= {"slaDefaultElement"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,13 @@ def _seconds(value: Any, unit: Any) -> float | None:
         return None
 
 
-_STATUSES = ("draft", "active", "deprecated", "retired")
+_STATUSES = get_args(ContractStatus)
+_PII = {"pii", "sensitive"}
+_DROPPED = {  # property keys read only in part, and why the rest is left out
+    "classification": "lakegate keeps pii only",
+    "tags": "lakegate keeps pii and sensitive only",
+    "name": "a column is named by its physicalName",
+}
 _RANGE = {"minimum": "min", "maximum": "max", "exclusiveMinimum": "min", "exclusiveMaximum": "max"}
 Rule = dict[str, Any]
 
@@ -123,6 +135,7 @@ class _Importer:
         self.checks: list[dict[str, Any]] = []
         self.ids: set[str] = set()
         self.ignored: Counter[str] = Counter()
+        self.dropped: defaultdict[str, list[str]] = defaultdict(list)  # key -> values left out
 
     # ---------------------------------------------------------------- quality rules
     def severity(self, rule: Rule) -> str:
@@ -156,8 +169,9 @@ class _Importer:
             return round(float(value) / 100, 12) if 0 <= value < 100 else None
         return None
 
-    def rule(self, rule: Rule, column: str | None) -> None:
-        """Turn one ODCS quality rule into lakegate checks, or a note."""
+    def rule(self, rule: Rule, column: str | None, position: int) -> None:
+        """Turn one ODCS quality rule (``position``: its 0-based index in its ``quality``
+        list) into lakegate checks, or a note naming it."""
         kind = str(rule.get("type") or ("library" if "metric" in rule else "text"))
         metric, args = rule.get("metric") or rule.get("rule"), rule.get("arguments") or {}
         share, checks = self.share(rule), self.checks
@@ -185,7 +199,11 @@ class _Importer:
             if self.column_rule(str(metric), args, share, rule, column):
                 return None
         where = f"{self.where}{f'.{column}' if column else ''}"
-        self.notes.append(f"{where}: {kind} rule {rule.get('name') or metric or ''}: no equivalent")
+        label = rule.get("name") or metric or f"#{position + 1}"
+        extra = [f"engine {rule['engine']}"] if rule.get("engine") else []
+        extra += [str(rule["description"])] if rule.get("description") else []
+        detail = f" ({'; '.join(extra)})" if extra else ""
+        self.notes.append(f"{where}: {kind} rule {label}{detail}: no equivalent")
         return None
 
     def column_rule(self, metric: str, args: Any, share: float, rule: Rule, column: str) -> bool:
@@ -265,8 +283,14 @@ class _Importer:
         if p.get("description"):
             out["description"] = str(p["description"])
         tags = {str(t).lower() for t in p.get("tags") or []}
-        if str(p.get("classification")).lower() == "pii" or tags & {"pii", "sensitive"}:
+        classification = str(p.get("classification") or "")
+        if classification.lower() == "pii" or tags & _PII:
             out["pii"] = True
+        if classification and classification.lower() != "pii":
+            self.dropped["classification"].append(classification)
+        self.dropped["tags"] += [str(t) for t in p.get("tags") or [] if str(t).lower() not in _PII]
+        if p.get("physicalName") and p.get("name") and p["name"] != p["physicalName"]:
+            self.dropped["name"].append(str(p["name"]))
         if p.get("examples"):
             out["examples"] = list(p["examples"])
         if p.get("unique"):
@@ -284,6 +308,10 @@ class _Importer:
         prop |= {k: options.pop(k) for k in keys if k in options}
         if prop["type"] == "string" and options.get("format") in FORMAT_PATTERNS:
             prop["format"] = options.pop("format")
+        if prop["type"] == "timestamp" and {"timezone", "defaultTimezone"} & set(options):
+            aware, zone = options.pop("timezone", None), options.pop("defaultTimezone", None)
+            if zone or aware:  # ODCS: without a defaultTimezone, UTC is used
+                prop["timezone"] = str(zone or "UTC")
         if prop["type"] in ("date", "timestamp"):
             bounds = {k: options.pop(k) for k in list(options) if k in _RANGE}
             params: dict[str, Any] = {_RANGE[k]: str(v) for k, v in bounds.items()}
@@ -331,14 +359,26 @@ class _Importer:
             self.options(column, p)
             for rel in p.get("relationships") or []:
                 self.relationship(column, rel)
-            for rule in p.get("quality") or []:
-                self.rule(rule, column)
-        for rule in self.obj.get("quality") or []:
-            self.rule(rule, None)
+            for i, rule in enumerate(p.get("quality") or []):
+                self.rule(rule, column, i)
+        for i, rule in enumerate(self.obj.get("quality") or []):
+            self.rule(rule, None, i)
+        physical, name = self.obj.get("physicalName"), self.obj.get("name")
+        if physical and physical != name:
+            self.notes.append(
+                f"{self.where}.physicalName {physical!r}: not imported (the contract is "
+                f"named after the object, {name!r})"
+            )
         for key in sorted(set(self.obj) - _OBJECT_KEYS):
             self.notes.append(f"{self.where}.{key}: not imported")
         for key, count in sorted(self.ignored.items()):
             self.notes.append(f"{self.where}: {key} of {count} properties not imported")
+        for key, values in self.dropped.items():
+            if values:
+                shown, why = ", ".join(dict.fromkeys(values)), _DROPPED[key]
+                self.notes.append(
+                    f"{self.where}: {key} of {len(values)} properties not imported ({why}): {shown}"
+                )
         for prop in self.props.values():
             if not prop.get("checks", True):
                 del prop["checks"]
@@ -362,6 +402,14 @@ class _Importer:
             else:
                 self.notes.append(f"slaProperties {prop} ({element or 'no element'}): not imported")
 
+    def identity(self) -> str | None:
+        """The document's ``id``, or None when absent or the one lakegate's export derives
+        from the contract's name (the export derives it again)."""
+        value = self.doc.get("id")
+        if value in (None, "") or str(value) == contract_id(str(self.obj.get("name"))):
+            return None
+        return str(value)
+
     def meta(self) -> dict[str, Any]:
         doc, version = self.doc, _semver(self.doc.get("version", ""))
         if version is None:
@@ -370,12 +418,14 @@ class _Importer:
         members = team.get("members", []) if isinstance(team, dict) else team
         owners = [m for m in members if str(m.get("role", "")).lower() == "owner"] or members
         slack = [s for s in doc.get("support") or [] if str(s.get("tool")).lower() == "slack"]
-        status = {"proposed": "draft"}.get(str(doc.get("status")), str(doc.get("status")))
+        status = str(doc.get("status"))
         if doc.get("status") and status not in _STATUSES:
-            self.notes.append(f"status {doc['status']!r}: not imported")
+            known = ", ".join(_STATUSES)
+            self.notes.append(f"status {doc['status']!r}: not imported (lakegate knows {known})")
         tags = [*(doc.get("tags") or []), *(self.obj.get("tags") or [])]
         meta = {
             "name": str(self.obj.get("name")),
+            "id": self.identity(),
             "version": version or "0.0.0",
             "owner": owners[0].get("username") if owners else None,
             "team": team.get("name") if isinstance(team, dict) else None,
@@ -408,17 +458,25 @@ class _Importer:
         for key in custom:
             if key not in restored and not str(key).startswith("lakegateFreshness"):
                 self.notes.append(f"customProperties {key}: not imported")
+        if doc.get("name") not in (None, self.obj.get("name")):
+            self.notes.append(
+                f"name {doc['name']!r}: not imported (the contract is named after its schema "
+                f"object, {self.obj.get('name')!r})"
+            )
         for key in sorted(set(doc) - _TOP_KEYS):
-            self.notes.append(f"{key}: not imported")
+            value = doc[key]
+            shown = f" {value!r}" if isinstance(value, str | int | float) else ""
+            self.notes.append(f"{key}{shown}: not imported")
         return out
 
 
-def convert_odcs(text: str, object_name: str | None = None) -> Imported:
+def convert_odcs(text: str | dict[str, Any], object_name: str | None = None) -> Imported:
     """Read an ODCS v3 document and build the lakegate contract of one of its schema
     objects (see the module doc for the mapping).
 
     Args:
-        text: The ODCS YAML.
+        text: The ODCS YAML, or the document already parsed (to import several of its
+            objects without parsing it again; it is not modified).
         object_name: The schema object to import (its ``name`` or ``physicalName``);
             None takes the first and lists the others.
 
@@ -430,10 +488,12 @@ def convert_odcs(text: str, object_name: str | None = None) -> Imported:
         ConfigError: Not YAML, not an ODCS document with schema objects, an unknown
             ``object_name``, or (a bug) an import lakegate cannot load.
     """
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not YAML: {exc}") from None
+    doc: Any = text
+    if isinstance(text, str):
+        try:  # libyaml when installed: an ODCS file of 70 tables parses 10 times faster
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"not YAML: {exc}") from None
     objects = doc.get("schema") if isinstance(doc, dict) else None
     if not isinstance(objects, list) or not objects:
         raise ConfigError("not an ODCS v3 contract: no 'schema' list of objects")
@@ -467,7 +527,7 @@ def convert_odcs(text: str, object_name: str | None = None) -> Imported:
     return Imported(text, tuple(importer.notes))
 
 
-def import_odcs(text: str, object_name: str | None = None) -> str:
+def import_odcs(text: str | dict[str, Any], object_name: str | None = None) -> str:
     """The lakegate contract YAML of an ODCS v3 contract (see :func:`convert_odcs`).
 
     Raises:

@@ -1,8 +1,8 @@
 """Export a contract as an Open Data Contract Standard (ODCS) v3.1.0 document.
 
 The contract becomes one schema object named after it. Contract metadata: ``id``
-is a UUID derived from the contract's name (stable across versions), ``name``,
-``version``, ``status`` (``active`` when the contract has none), ``domain``,
+(``contract.id``, else a UUID derived from the contract's name: stable across
+versions), ``name``, ``version``, ``status`` (``active`` when the contract has none), ``domain``,
 ``tags``, ``description.purpose``; ``team`` has the owner as a member with role
 ``owner``; the Slack channel is a ``support`` item; versioning, consumers and the
 change process are kept as ``customProperties`` (``lakegateVersioning``,
@@ -16,14 +16,18 @@ schema; the rest become quality rules with ODCS severity error/warning/info):
 ==================  ================================================================
 lakegate check      ODCS
 ==================  ================================================================
-type                ``logicalType`` (decimal: number + ``physicalType DECIMAL(p, s)``)
+type                ``logicalType`` (decimal: number + ``physicalType DECIMAL(p, s)``); a
+                    timestamp's ``timezone`` is ``logicalTypeOptions`` ``timezone: true``
+                    and ``defaultTimezone``
 not_null            ``required: true``; else ``nullValues`` ``mustBe: 0`` (rows)
 unique              ``unique: true``; else ``duplicateValues`` ``mustBe: 0``
 range               ``logicalTypeOptions`` minimum/maximum/exclusive* (numbers, dates)
 regex / format      ``logicalTypeOptions.pattern`` / ``.format`` (strings); else
                     ``invalidValues`` with ``arguments.pattern``
 length              ``logicalTypeOptions`` minLength/maxLength (strings)
-accepted_values     ``invalidValues`` with ``arguments.validValues``, ``mustBe: 0``
+accepted_values     ``invalidValues`` with ``arguments.validValues``, ``mustBe: 0``;
+                    with ``mostly``: ``mustBeLessOrEqualTo: (1 - mostly) * 100``,
+                    ``unit: percent`` (regex with ``mostly`` the same, with ``pattern``)
 null_rate           ``nullValues`` ``mustBeLessOrEqualTo`` (percent)
 unique_combination  schema-level ``duplicateValues`` with ``arguments.properties``
 row_count           schema-level ``rowCount`` (``mustBeBetween`` and friends)
@@ -36,8 +40,8 @@ custom_sql          ``type: sql``: ``SELECT COUNT(*) FROM (<sql>) AS failing``, 
                     (``dataset`` written ``${table}``)
 ==================  ================================================================
 
-Every other check (distribution, volume_anomaly, reconciliation, any ``mostly``
-below 1, a second check where the schema slot is taken) has no ODCS library
+Every other check (distribution, volume_anomaly, reconciliation, a ``mostly`` below 1
+on other kinds, a second check where the schema slot is taken) has no ODCS library
 metric: it becomes a ``type: custom, engine: lakegate`` rule whose implementation
 is the check's ``{type, params, severity}``; only lakegate runs those. They are
 listed in the file's header and by :func:`unsupported`; nothing is dropped.
@@ -186,9 +190,17 @@ def _schema_slot(doc: _Doc, check: m.Check, column: str) -> bool:
 
 def _quality_rule(doc: _Doc, check: m.Check) -> dict[str, Any] | None:
     """The ODCS rule of a check, or None when it has no library or SQL form."""
-    if getattr(check, "mostly", 1.0) < 1:
-        return None
     no_rows = {"mustBe": 0}
+    mostly = getattr(check, "mostly", 1.0)
+    # The failing share the import reads back as mostly (ODCS counts percent of rows). A
+    # format's pattern would come back as a plain regex: only lakegate keeps the format.
+    share = {"mustBeLessOrEqualTo": round((1 - mostly) * 100, 10), "unit": "percent"}
+    if mostly < 1 and isinstance(check, m.AcceptedValues):
+        return _library("invalidValues", share, validValues=to_jsonable(list(check.values)))
+    if mostly < 1 and isinstance(check, m.Regex) and not check.format:
+        return _library("invalidValues", share, pattern=check.pattern)
+    if mostly < 1:
+        return None
     if isinstance(check, m.NotNull):
         return _library("nullValues", no_rows | {"unit": "rows"})
     if isinstance(check, m.Unique):
@@ -271,12 +283,20 @@ def _place(doc: _Doc, check: m.Check) -> None:
     doc.rules(column if on_column else None).append(_rule(check, rule))
 
 
-def _property(name: str, prop: Property) -> dict[str, Any]:
+def _property(name: str, prop: Property, dropped: list[str]) -> dict[str, Any]:
+    """The ODCS property of ``prop``; what ODCS cannot say is appended to ``dropped``."""
     out: dict[str, Any] = {"name": name, "logicalType": _LOGICAL.get(prop.type, prop.type.value)}
     if prop.type is m.LogicalType.DECIMAL and prop.precision is None:
         out["physicalType"] = "DECIMAL"
     elif prop.type not in (m.LogicalType.ARRAY, m.LogicalType.OBJECT):
         out["physicalType"] = engine_type(column_type(prop)).sql()
+    if prop.timezone is not None and prop.type is m.LogicalType.TIMESTAMP:
+        out["logicalTypeOptions"] = {"timezone": True, "defaultTimezone": prop.timezone}
+    elif prop.timezone is not None:
+        dropped.append(f"{name} timezone {prop.timezone}: ODCS gives timestamps only a timezone")
+    for key in ("default", "breaking_change"):
+        if getattr(prop, key) is not None:
+            dropped.append(f"{name} {key}: ODCS has no field for it; not exported")
     if prop.description:
         out["description"] = prop.description
     if prop.pii:
@@ -284,21 +304,27 @@ def _property(name: str, prop: Property) -> dict[str, Any]:
     if prop.examples:
         out["examples"] = to_jsonable(prop.examples)
     if prop.properties:
-        out["properties"] = [_property(n, p) for n, p in prop.properties.items()]
+        out["properties"] = [
+            _property(f"{name}.{n}", p, dropped) | {"name": n} for n, p in prop.properties.items()
+        ]
     if prop.items is not None:
-        out["items"] = {k: v for k, v in _property("items", prop.items).items() if k != "name"}
+        items = _property(f"{name}[]", prop.items, dropped)
+        out["items"] = {k: v for k, v in items.items() if k != "name"}
     return out
 
 
 def odcs_document(contract: Contract) -> tuple[dict[str, Any], list[str]]:
-    """The ODCS document of ``contract`` (see the module doc) and the checks exported
-    only as lakegate custom rules, ``<check id> (<kind>): <reason>``.
+    """The ODCS document of ``contract`` (see the module doc) and what ODCS cannot
+    express: the checks exported only as lakegate custom rules, ``<check id> (<kind>):
+    <reason>``, and the property settings left out, ``<column> <key>: <reason>``.
 
     Raises:
         ConfigError: The contract's checks do not compile.
     """
     meta, props = contract.contract, contract.schema_.properties
-    doc = _Doc(contract, {name: _property(name, prop) for name, prop in props.items()})
+    dropped: list[str] = []
+    doc = _Doc(contract, {name: _property(name, prop, dropped) for name, prop in props.items()})
+    doc.custom += dropped
     for check in contract_checks(contract):
         _place(doc, check)
     for prop_doc in doc.properties.values():
@@ -312,7 +338,7 @@ def odcs_document(contract: Contract) -> tuple[dict[str, Any], list[str]]:
     out: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "DataContract",
-        "id": contract_id(meta.name),
+        "id": meta.id or contract_id(meta.name),
         "name": meta.name,
         "version": meta.version,
         "status": meta.status or "active",
@@ -368,7 +394,7 @@ def _custom_properties(contract: Contract, freshness: m.Severity) -> list[dict[s
 
 def export(contract: Contract) -> str:
     """The ODCS v3.1.0 YAML text of ``contract`` (see the module doc), with a header
-    comment listing the checks kept only as lakegate custom rules.
+    comment listing the checks kept only as lakegate custom rules and what was left out.
 
     Raises:
         ConfigError: The contract's checks do not compile.
@@ -379,11 +405,11 @@ def export(contract: Contract) -> str:
         f"{contract.contract.version} (lakegate contract export --format odcs)."
     ]
     if custom:
-        header += ["No ODCS library equivalent (custom rules, engine: lakegate):"]
+        header += ["No ODCS equivalent (custom rules, engine: lakegate; or left out):"]
         header += [f"  - {note}" for note in custom]
     return "".join(f"# {line}\n" for line in header) + dump_yaml(document)
 
 
 def unsupported(contract: Contract) -> list[str]:
-    """The checks ODCS keeps only as lakegate custom rules, ``<check id> (<kind>): <reason>``."""
+    """What ODCS cannot express (see :func:`odcs_document`), one line each."""
     return odcs_document(contract)[1]
