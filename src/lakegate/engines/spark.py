@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlglot import exp
 
@@ -38,6 +38,24 @@ DEFAULT_CONF = {
     "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
     "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
 }
+
+
+@runtime_checkable
+class SparkNativeDataset(Protocol):
+    """A dataset Spark reads with a reader of its own (a JDBC table), not from files.
+
+    Attributes:
+        label: What the dataset is, for messages (never a secret).
+    """
+
+    label: str
+
+    def spark_frame(self, session: Any) -> Any:
+        """The dataset as a ``pyspark.sql.DataFrame`` of ``session``.
+
+        Raises:
+            InputDataError: The source cannot be read.
+        """
 
 
 class SparkEngine:
@@ -94,6 +112,9 @@ class SparkEngine:
         self._views.add(name)
 
     def _frame(self, dataset: Dataset) -> Any:
+        # A dataset only Spark reads (a JDBC source) builds its own DataFrame.
+        if isinstance(dataset, SparkNativeDataset):
+            return dataset.spark_frame(self.session)
         reader = self.session.read
         if isinstance(dataset, DeltaDataset):
             delta = reader.format("delta")
