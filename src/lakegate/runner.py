@@ -50,7 +50,7 @@ from lakegate.config.contract import Contract, load_contract
 from lakegate.config.pipeline import Pipeline, SqlSource
 from lakegate.config.project import Project
 from lakegate.contracts.compile import arrow_schema, column_type, contract_types
-from lakegate.engines import create_engine
+from lakegate.engines import project_engine
 from lakegate.errors import DataError, InputDataError, LakegateError, UserInputError
 from lakegate.observe import RunContext, RunOutcome, notify, project_observers
 from lakegate.observe.freshness import (
@@ -355,10 +355,7 @@ class _Run:
         self.target_uri = project.table_uri(pipeline.load.target)
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
-        self.engine = create_engine(
-            memory_limit=project.engine_memory_limit,
-            temp_directory=str(project.path(".lakegate/tmp")),
-        )
+        self.engine = project_engine(project, pipeline=pipeline.name)
         monitor.engine(self.engine)
         self.record = RunRecord(
             pipeline_name=pipeline.name,
@@ -387,9 +384,7 @@ class _Run:
             return result
 
     def _execute(self) -> RunResult:
-        from lakegate.sinks.delta import DeltaSink
-
-        sink = DeltaSink(self.target_uri)
+        sink = self.engine.sink(self.target_uri)  # the engine's Delta writer
         try:
             if not self.options.dry_run:
                 self._recover(sink)
@@ -895,18 +890,9 @@ class _Run:
             version=version,
             metadata=self._metadata(version, plan),
         )
-        from lakegate.engines.duckdb import DuckDBEngine
-        from lakegate.sinks.staging import StagedBatch
-
         total = self.record.rows_loaded
-        # A DuckDB batch is read in place by the sink (no second copy); others stream.
-        data = (
-            StagedBatch(self.engine, "__load")
-            if isinstance(self.engine, DuckDBEngine)
-            else self.engine.stream(exp.select(exp.Star()).from_(_t("__load")))
-        )
         sink.write(
-            data,
+            self.engine.staged("__load"),  # read in place by the engine's sink
             spec,
             commit,
             effective_at=self.now,

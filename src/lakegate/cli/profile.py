@@ -12,11 +12,14 @@ from rich.table import Table
 from lakegate.checks.results import to_jsonable
 from lakegate.cli.common import (
     CsvDelimiterOption,
+    EngineName,
+    EngineOption,
     FormatOption,
     NoHeaderOption,
     NullValueOption,
     OutputFormat,
     OutputOption,
+    command_engine,
     csv_options,
     dump_json,
     emit,
@@ -25,7 +28,6 @@ from lakegate.cli.common import (
     out,
     progress,
 )
-from lakegate.engines import create_engine
 from lakegate.sources.files import resolve_input
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ def profile_command(
     csv_delimiter: CsvDelimiterOption = None,
     null_value: NullValueOption = None,
     no_header: NoHeaderOption = False,
+    engine_name: EngineOption = EngineName.duckdb,
 ) -> None:
     """Profile a dataset and optionally propose a contract for it.
 
@@ -68,7 +71,7 @@ def profile_command(
     from lakegate.profile.suggest import suggest_contract_yaml
 
     dataset = resolve_input(input, csv=csv_options(csv_delimiter, null_value, no_header))
-    engine = create_engine()
+    engine = command_engine(engine_name)
     try:
         engine.register("dataset", dataset)
         with progress(f"profiling {input}", dataset.size_bytes) as on_engine:

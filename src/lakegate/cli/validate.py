@@ -14,9 +14,12 @@ from rich.text import Text
 from lakegate.checks.results import CheckResult, ValidationReport, to_jsonable
 from lakegate.cli.common import (
     CsvDelimiterOption,
+    EngineName,
+    EngineOption,
     NoHeaderOption,
     NullValueOption,
     OutputOption,
+    command_engine,
     csv_options,
     dump_json,
     emit,
@@ -28,7 +31,7 @@ from lakegate.cli.common import (
     progress,
 )
 from lakegate.config.contract import Contract, load_contract
-from lakegate.engines import create_engine
+from lakegate.engines import Engine
 from lakegate.sources.files import Dataset, resolve_input
 from lakegate.validate import DATASET, ValidateOptions, validate_dataset
 
@@ -95,6 +98,7 @@ def validate_command(
     csv_delimiter: CsvDelimiterOption = None,
     null_value: NullValueOption = None,
     no_header: NoHeaderOption = False,
+    engine: EngineOption = EngineName.duckdb,
     verbose: bool = typer.Option(
         False,
         "--verbose",
@@ -129,12 +133,16 @@ def validate_command(
     )
     loaded = load_contract(contract)
     dataset = resolve_input(input, csv=options.csv)
-    if format is ValidateFormat.html:
-        assert output is not None  # checked above
-        _write_html(dataset, loaded, options, output)
-        return
-    with progress(f"validating {input}", dataset.size_bytes) as on_engine:
-        report = validate_dataset(dataset, loaded, options, on_engine=on_engine)
+    runner = command_engine(engine)
+    try:
+        if format is ValidateFormat.html:
+            assert output is not None  # checked above
+            _write_html(runner, dataset, loaded, options, output)
+            return
+        with progress(f"validating {input}", dataset.size_bytes) as on_engine:
+            report = validate_dataset(dataset, loaded, options, engine=runner, on_engine=on_engine)
+    finally:
+        runner.close()
     if format is ValidateFormat.json:
         emit(dump_json(report.to_dict()), output)
     elif output is not None:
@@ -157,20 +165,14 @@ def _exit_on_failure(report: ValidationReport) -> None:
 
 
 def _write_html(
-    dataset: Dataset, contract: Contract, options: ValidateOptions, output: Path
+    engine: Engine, dataset: Dataset, contract: Contract, options: ValidateOptions, output: Path
 ) -> None:
     """Validate, chart the contract's numeric columns on the same engine, write the page."""
     from lakegate.report import column_charts, render_html
 
-    engine = create_engine(options.engine)
-    try:
-        with progress(f"validating {dataset.label}", dataset.size_bytes) as on_engine:
-            report = validate_dataset(
-                dataset, contract, options, engine=engine, on_engine=on_engine
-            )
-            charts = column_charts(engine, DATASET, list(contract.schema_.properties))
-    finally:
-        engine.close()
+    with progress(f"validating {dataset.label}", dataset.size_bytes) as on_engine:
+        report = validate_dataset(dataset, contract, options, engine=engine, on_engine=on_engine)
+        charts = column_charts(engine, DATASET, list(contract.schema_.properties))
     output.write_text(render_html(report, charts=charts), encoding="utf-8")
     err.print(f"wrote {output}", highlight=False)
     _exit_on_failure(report)

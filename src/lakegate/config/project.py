@@ -30,6 +30,48 @@ class MetricsConfig(_Strict):
     pushgateway: str | None = None
 
 
+class SparkConfig(_Strict):
+    """The ``spark:`` block: the SparkSession the ``spark`` engine runs on.
+
+    Attributes:
+        master: The Spark master URL: ``local[*]`` (every core of this machine),
+            ``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://...``.
+        app_name: The application name the cluster manager and the Spark UI show;
+            ``{pipeline}`` is replaced by the pipeline's name (``lakegate`` outside a run).
+        conf: Spark configuration passed through as given (``spark.sql.shuffle.partitions``,
+            ``spark.executor.memory``, ...); values are strings. lakegate's own settings
+            (UTC session time zone, the Delta extensions) apply first, these override.
+        jars: ``auto``: on a local master, the jars ``make services`` resolved (Delta,
+            Kafka, JDBC drivers); a cluster brings its own. A list of jar paths, or null
+            for none.
+    """
+
+    master: str = Field(default="local[*]", min_length=1)
+    app_name: str = Field(default="lakegate-{pipeline}", min_length=1)
+    conf: dict[str, str] = Field(default_factory=dict)
+    jars: Literal["auto"] | list[str] | None = "auto"
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _conf_as_text(cls, value: Any) -> Any:
+        # YAML reads 8 as an int and true as a bool; Spark takes every value as text.
+        if isinstance(value, dict):
+            return {
+                str(k): (str(v).lower() if isinstance(v, bool) else str(v))
+                for k, v in value.items()
+            }
+        return value
+
+    def session_options(self, pipeline: str | None = None) -> dict[str, Any]:
+        """The keyword arguments of :class:`lakegate.engines.spark.SparkEngine`."""
+        return {
+            "master": self.master,
+            "app_name": self.app_name.replace("{pipeline}", pipeline or "lakegate"),
+            "conf": dict(self.conf),
+            "jars": self.jars,
+        }
+
+
 class Project(_Strict):
     """A lakegate project.
 
@@ -45,6 +87,10 @@ class Project(_Strict):
         default="2GB",
         pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
         description="Memory the engine may use (e.g. 2GB); past it, it spills to .lakegate/tmp.",
+    )
+    spark: SparkConfig = Field(
+        default_factory=SparkConfig,
+        description="The SparkSession of engine spark (and of --engine spark).",
     )
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlglot import exp
 
 from lakegate.sources.files import Dataset
+
+if TYPE_CHECKING:
+    from lakegate.sinks import Sink
 
 
 class Engine(Protocol):
@@ -46,6 +49,15 @@ class Engine(Protocol):
 
     def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
         """The query's result as a ``pyarrow.RecordBatchReader`` (streamed)."""
+
+    def sink(self, table_uri: str) -> Sink:
+        """The sink that writes this engine's batches into the Delta table ``table_uri``
+        (chosen through :data:`lakegate.sinks.SINKS`: delta-rs for DuckDB, Delta Lake on
+        Spark for Spark)."""
+
+    def staged(self, name: str) -> Any:
+        """The registered table ``name`` as this engine's sink reads it in place (no
+        copy): what :meth:`Sink.write` is given."""
 
     def progress(self) -> float:
         """The running query's progress in percent (0-100), or -1 when unknown."""

@@ -12,13 +12,16 @@ abort the process at exit: delta-rs issue 2184).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
 
 from lakegate.errors import EngineError, InputDataError
 from lakegate.sources.files import ArrowDataset, Dataset, DeltaDataset
+
+if TYPE_CHECKING:
+    from lakegate.sinks import Sink
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,19 @@ class DuckDBEngine:
             return self.connection.sql(sql).to_arrow_reader(rows_per_batch)
         except duckdb.Error as exc:
             raise _engine_error(exc, sql) from None
+
+    def sink(self, table_uri: str) -> Sink:
+        """delta-rs writes DuckDB's batches (see ``Engine.sink``)."""
+        from lakegate.sinks import create_sink
+
+        return create_sink("delta", table_uri)
+
+    def staged(self, name: str) -> Any:
+        """The table ``name`` as a :class:`~lakegate.sinks.staging.StagedBatch`: the
+        delta-rs sink reads it in place, with no second copy."""
+        from lakegate.sinks.staging import StagedBatch
+
+        return StagedBatch(self, name)
 
     def progress(self) -> float:
         """Progress of the running query in percent, or -1 when DuckDB cannot tell."""

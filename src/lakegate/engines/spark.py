@@ -17,14 +17,19 @@ files).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sqlglot import exp
 
 from lakegate.engines.spark_jars import session_jars
 from lakegate.errors import ConfigError, EngineError, InputDataError
 from lakegate.sources.files import ArrowDataset, Dataset, DeltaDataset
+
+if TYPE_CHECKING:
+    from lakegate.sinks import Sink
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -90,6 +95,7 @@ class SparkEngine:
         self._own = session is None
         self.session = session if session is not None else _build(master, app_name, conf, jars)
         self._views: set[str] = set()
+        self._kept: dict[str, Any] = {}  # temporary tables: their computed DataFrames
 
     # ------------------------------------------------------------------ datasets
 
@@ -169,12 +175,59 @@ class SparkEngine:
         return [_row(tuple(r), zoned) for r in rows]
 
     def execute(self, expression: exp.Expr) -> None:
-        """Run a statement that returns nothing (CREATE VIEW/TABLE, DROP).
+        """Run a statement that returns nothing (CREATE VIEW/TABLE, DROP, ALTER ... RENAME).
+
+        The runner's temporary tables live in the session, never in a catalog: ``CREATE
+        TEMPORARY TABLE t AS query`` computes the query once and keeps its rows
+        (``DataFrame.localCheckpoint``: on the executors, its lineage cut, so a source is
+        never read twice), as the temporary view ``t``; ``CREATE VIEW`` makes a temporary
+        view (computed when read); ``DROP TABLE``/``DROP VIEW`` drops such a view and
+        frees its rows; ``ALTER TABLE a RENAME TO b`` renames it. Other statements run as
+        Spark SQL.
 
         Raises:
-            EngineError: Spark refused or failed the statement.
+            EngineError: Spark refused or failed the statement (a DROP without IF EXISTS
+                of a view that does not exist too).
         """
+        if isinstance(expression, exp.Create) and expression.kind in ("TABLE", "VIEW"):
+            query = expression.expression
+            if isinstance(query, exp.Query):
+                frame = self._sql(query)
+                if expression.kind == "TABLE":
+                    try:
+                        frame = frame.localCheckpoint(eager=True)
+                    except Exception as exc:
+                        raise _error(exc, query) from None
+                self._keep(expression.this.name, frame)
+                return
+        if isinstance(expression, exp.Drop) and expression.kind in ("TABLE", "VIEW"):
+            for table in expression.expressions:
+                self._drop(table.name, exists=bool(expression.args.get("exists")))
+            return
+        actions = (
+            (expression.args.get("actions") or []) if isinstance(expression, exp.Alter) else []
+        )
+        if len(actions) == 1 and isinstance(actions[0], exp.AlterRename):
+            old, new = expression.this.name, actions[0].this.name
+            self._keep(new, self.session.table(_identifier(old)))
+            self._drop(old, exists=False)
+            return
         self._sql(expression)
+
+    def _keep(self, name: str, frame: Any) -> None:
+        self._drop(name, exists=True)
+        frame.createOrReplaceTempView(_identifier(name))
+        self._views.add(name)
+        self._kept[name] = frame
+
+    def _drop(self, name: str, *, exists: bool) -> None:
+        dropped = self.session.catalog.dropTempView(_identifier(name))
+        if not dropped and not exists:
+            raise EngineError(f"cannot drop {name!r}: no such temporary table or view")
+        self._views.discard(name)
+        frame = self._kept.pop(name, None)
+        if frame is not None and all(f is not frame for f in self._kept.values()):
+            frame.unpersist()
 
     def stream(self, expression: exp.Expr, rows_per_batch: int = 122_880) -> Any:
         """The query's result as a ``pyarrow.RecordBatchReader``.
@@ -197,6 +250,17 @@ class SparkEngine:
             return self.session.sql(sql)
         except Exception as exc:
             raise _error(exc, expression) from None
+
+    def sink(self, table_uri: str) -> Sink:
+        """Delta Lake on Spark writes Spark's batches, on this session (see
+        ``Engine.sink``), with the same ``txn`` actions as delta-rs."""
+        from lakegate.sinks import create_sink
+
+        return create_sink("spark-delta", table_uri, session=self.session)
+
+    def staged(self, name: str) -> Any:
+        """The temporary view ``name`` as a ``pyspark.sql.DataFrame``."""
+        return self.session.table(_identifier(name))
 
     def progress(self) -> float:
         """Completed tasks of the active stages in percent, or -1 when nothing runs."""
@@ -231,13 +295,20 @@ def _build(
     settings = {**DEFAULT_CONF, **DELTA_CONF}
     if master.startswith("local"):
         settings.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
+    # Spark's driver logs only errors (the first lines of a JVM start included).
+    log4j = Path(__file__).with_name("conf") / "spark-log4j2.properties"
+    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j.configurationFile={log4j}"
     jar_paths = _jars(master, jars)
     if jar_paths:
         settings["spark.jars"] = ",".join(jar_paths)
     settings.update({k: str(v) for k, v in (conf or {}).items()})
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    # pyspark logs every failed query's Java stack trace; lakegate raises it as one line.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    return session
 
 
 def _jars(master: str, jars: str | list[str] | None) -> list[str]:
