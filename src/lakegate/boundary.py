@@ -53,7 +53,7 @@ def row_hash(columns: Sequence[str], present: Collection[str]) -> exp.Expr:
             for c in columns
         ]
     )
-    text = exp.cast(exp.Anonymous(this="to_json", expressions=[struct]), exp.DataType.build("TEXT"))
+    text = exp.cast(exp.JSONFormat(this=struct), exp.DataType.build("TEXT"))
     return exp.MD5(this=text)
 
 

@@ -237,6 +237,8 @@ def run_pipeline(
 
     Raises:
         ConfigError: The pipeline, its contract or its SQL is invalid.
+        UserInputError: A stage uses DuckDB SQL the project's engine would run differently
+            (:mod:`lakegate.engines.portability`); nothing is read or written.
         LockHeldError: Another run of this pipeline holds the lock.
     """
     options = options or RunOptions()
@@ -251,6 +253,10 @@ def run_pipeline(
     stages = [
         parse_stage(s.name, s.sql, pipeline.resolve, "duckdb") for s in pipeline.transform.stages
     ]
+    from lakegate.engines.portability import refuse_unportable
+
+    for stage in stages:  # stages are DuckDB SQL: another engine runs them the same, or none
+        refuse_unportable(stage.query, project.engine, where=stage.origin)
     post_checks = gate_checks(pipeline, pipeline.quality_gates.post_load, "post_load")
     monitor = (
         progress if isinstance(progress, RunProgress) else RunProgress(step=progress or _ignore)
@@ -735,19 +741,16 @@ class _Run:
                 exp.select(exp.column(REPLAY_ID, quoted=True)).from_(_t("__flagged")).where(failed),
             )
         else:
-            record = exp.Anonymous(
-                this="to_json",
-                expressions=[
-                    exp.Struct(
-                        expressions=[
-                            exp.PropertyEQ(
-                                this=exp.to_identifier(c, quoted=True),
-                                expression=exp.column(c, quoted=True),
-                            )
-                            for c in data
-                        ]
-                    )
-                ],
+            record = exp.JSONFormat(  # to_json({column: value, ...}) on every engine
+                this=exp.Struct(
+                    expressions=[
+                        exp.PropertyEQ(
+                            this=exp.to_identifier(c, quoted=True),
+                            expression=exp.column(c, quoted=True),
+                        )
+                        for c in data
+                    ]
+                )
             )
             types = json.dumps({c: scope.columns[c].sql(dialect="duckdb") for c in data})
             self._table(
@@ -936,9 +939,9 @@ class _Run:
         parts: list[exp.Query] = []
         for (types_json,) in kinds:
             columns = [
-                _json_field(record, name, exp.DataType.build(text, dialect="duckdb")).as_(
-                    name, quoted=True
-                )
+                _json_field(
+                    record, name, exp.DataType.build(text, dialect="duckdb"), self.engine.dialect
+                ).as_(name, quoted=True)
                 for name, text in json.loads(types_json).items()
             ]
             parts.append(
@@ -1337,8 +1340,15 @@ class _Run:
         )
 
 
-def _json_field(record: exp.Expr, name: str, type_: exp.DataType) -> exp.Expr:
-    """Column ``name`` of a JSON ``record`` as ``type_`` (a JSON pointer: any name works)."""
+def _json_field(record: exp.Expr, name: str, type_: exp.DataType, dialect: str) -> exp.Expr:
+    """Column ``name`` of a JSON ``record`` as ``type_``: on DuckDB by a JSON pointer (any
+    name works), on Spark by ``get_json_object`` with a JSONPath sqlglot quotes."""
+    if dialect != "duckdb":
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=name)])
+        text = exp.JSONExtractScalar(this=record.copy(), expression=path)
+        if type_.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+            return text
+        return exp.cast(text, type_)
     pointer = exp.Literal.string("/" + name.replace("~", "~0").replace("/", "~1"))
     # Anonymous: sqlglot would rewrite a known json_extract's path as JSONPath.
     if type_.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):

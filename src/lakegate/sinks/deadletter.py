@@ -98,7 +98,8 @@ def _copy_suffix(number: exp.Expr) -> exp.Expr:
 
 
 def _sha256(value: exp.Expr) -> exp.Expr:
-    return exp.Anonymous(this="sha256", expressions=[value])
+    """SHA-256 of ``value`` as 64 hex characters (DuckDB ``sha256``, Spark ``sha2(x, 256)``)."""
+    return exp.SHA2(this=value, length=exp.Literal.number(256))
 
 
 def rejects_select(table: str, *, batch_version: int) -> exp.Select:
@@ -316,8 +317,8 @@ def pending_predicate(
         )
     if check is not None:
         conditions.append(
-            exp.func(
-                "list_contains", exp.column("failed_checks", quoted=True), exp.Literal.string(check)
+            exp.ArrayContains(
+                this=exp.column("failed_checks", quoted=True), expression=exp.Literal.string(check)
             )
         )
     return exp.and_(*conditions)
