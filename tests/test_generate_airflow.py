@@ -163,6 +163,15 @@ def test_dependencies_across_dags_are_inlet_assets(demo: Path) -> None:
     assert flights.tasks["flights"]["inlets"] == ["airlines", "airports", "planes"]
     doc = flights.constants["DOC_MD"]
     assert "`lake.airlines`, loaded by `airlines` in DAG `lakegate_p_cron_0_4_x_x_x`" in doc
+    # ... and each task is skipped unless every pipeline it depends on loaded last time
+    (upstream,) = [
+        node.value
+        for node in ast.walk(ast.parse(flights.source))
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "UPSTREAM"
+    ]
+    assert upstream is not None
+    assert ast.literal_eval(upstream) == {"flights": ("airlines", "airports", "planes")}
+    assert "raise AirflowSkipException(upstream.reason)" in flights.source
     assert "`lake.planes`, loaded by `planes` in DAG `lakegate_p_cron_0_4_x_x_1`" in doc
 
 

@@ -7,6 +7,11 @@ the pipelines' files, Python source an orchestrator loads; its tasks call
 Sources are rendered from Jinja2 templates (``templates/``) in which every user string
 goes through the ``py`` filter (a Python literal), then formatted with ``ruff format``
 and checked for unused imports with ``ruff check``.
+
+What every generator derives the same way lives here (:func:`retry_policy`,
+:func:`schedule_groups`); what the generated code calls when it runs lives in
+:mod:`lakegate.generate.runtime` (may a pipeline run, the table's row count) and
+:mod:`lakegate.generate.isolated` (a run in a child process, with a timeout).
 """
 
 from __future__ import annotations
@@ -63,6 +68,39 @@ class ScheduleGroup:
     name: str
     cron: str | None
     pipelines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How an orchestrator retries a failed pipeline task.
+
+    Attributes:
+        retries: Retries after the first attempt (0: none).
+        delay_seconds: Seconds between an attempt and the next (a fixed delay).
+    """
+
+    retries: int
+    delay_seconds: float
+
+
+def retry_policy(pipeline: Pipeline) -> RetryPolicy:
+    """The retries every generated task of ``pipeline`` gets, whatever the orchestrator.
+
+    The rule is the runner's (``lakegate run``): ``error_handling.max_retries`` only when
+    ``error_handling.strategy`` is ``retry``, else none (``fail-fast``, ``dead-letter``
+    and ``skip-and-alert`` fail at once). The generated code retries only failures
+    lakegate calls transient (``RunFailed.transient``), each after
+    ``error_handling.retry_delay_seconds``.
+
+    Args:
+        pipeline: The loaded pipeline file.
+
+    Returns:
+        Its retry count and delay (seconds).
+    """
+    handling = pipeline.error_handling
+    retries = handling.max_retries if handling.strategy == "retry" else 0
+    return RetryPolicy(retries=retries, delay_seconds=handling.retry_delay_seconds)
 
 
 def generate_code(
@@ -195,6 +233,15 @@ def schedule_groups(pipelines: Mapping[str, Pipeline], order: Sequence[str]) -> 
         name = "manual" if cron is None else cron_name(cron)
         groups.append(ScheduleGroup(name=name, cron=cron, pipelines=tuple(members)))
     return groups
+
+
+def depends_on(graph: ProjectGraph, name: str) -> tuple[str, ...]:
+    """Every pipeline of ``graph`` that ``name`` depends on, directly or not, in run order:
+    what its generated task asks :func:`lakegate.generate.runtime.check_upstream` about
+    (a pipeline skipped because of its own upstream records no run, so the whole chain
+    is checked)."""
+    above = graph.upstream_of(name)
+    return tuple(n for n in graph.order if n in above)
 
 
 def cron_name(cron: str) -> str:

@@ -12,14 +12,17 @@ table loaded by something not generated) cannot be an edge: Airflow orders only 
 of one DAG run. It is declared instead: every task has its lake table as an outlet
 :class:`airflow.sdk.Asset` (``lakegate://<project>/<table>``) and the tables it reads
 from outside its DAG as inlets, so Airflow's asset graph shows the lineage across DAGs,
-and the ``doc_md`` names the DAG that loads each such table.
-The schedules themselves are left as written (an asset schedule would also run the DAG
-on every upstream load), so the cron times must order them, and lakegate's own gates
-(``relationships`` to ``lake.X``) catch a run that starts before its upstream loaded.
+and the ``doc_md`` names the DAG that loads each such table. And it is enforced as
+``lakegate run --all`` enforces it: before it runs, each task asks
+:func:`lakegate.generate.runtime.check_upstream` whether the newest run of every
+pipeline it depends on (directly or not, in any DAG) loaded, and raises
+``AirflowSkipException`` with the reason when one did not (failed, still running, or
+never ran). The schedules themselves are left as written (an asset schedule would also
+run the DAG on every upstream load), so the cron times must order them.
 
 Task settings come from the pipeline file: ``retries``/``retry_delay`` from
-``error_handling`` (``max_retries`` only when ``strategy`` is ``retry``, else 0; a
-failure lakegate marks terminal fails at once through ``AirflowFailException``),
+:func:`lakegate.generate.retry_policy` (the same for Prefect and Dagster; a failure
+lakegate marks terminal fails at once through ``AirflowFailException``),
 ``execution_timeout`` from ``pipeline.sla_minutes`` (Airflow 3 removed the ``sla``
 parameter: it is accepted and ignored with a warning), ``owner`` per task (the DAG's
 ``default_args`` owner is the group's owners), tags as the DAG's tags. Every DAG has
@@ -35,7 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakegate.generate import ScheduleGroup, pipelines_by_name, render, schedule_groups
+from lakegate.generate import (
+    ScheduleGroup,
+    depends_on,
+    pipelines_by_name,
+    render,
+    retry_policy,
+    schedule_groups,
+)
 
 if TYPE_CHECKING:
     from lakegate.config.pipeline import Pipeline
@@ -121,7 +131,7 @@ def _dag_context(
     ]
     for name in members:
         p = pipelines[name]
-        meta, handling = p.pipeline, p.error_handling
+        meta = p.pipeline
         node = graph.nodes[name]
         lines = [f"## {name}", "", meta.description or "(no description)", ""]
         lines.append(f"- writes `lake.{node.target}`")
@@ -139,9 +149,12 @@ def _dag_context(
                 if writer in dag_of
                 else "loaded outside these DAGs"
             )
-            lines.append(f"- reads `lake.{table}`, {where}: not a task edge, run it before")
+            lines.append(
+                f"- reads `lake.{table}`, {where}: not a task edge; the task is skipped "
+                "unless its newest run loaded"
+            )
         doc += [*lines, ""]
-        retries = handling.max_retries if handling.strategy == "retry" else 0
+        retry = retry_policy(p)
         tasks.append(
             _Task(
                 name=name,
@@ -149,8 +162,8 @@ def _dag_context(
                 var=_var(name),
                 target=node.target,
                 owner=meta.owner or "lakegate",
-                retries=retries,
-                retry_delay_seconds=handling.retry_delay_seconds,
+                retries=retry.retries,
+                retry_delay_seconds=retry.delay_seconds,
                 sla_minutes=meta.sla_minutes,
                 doc_md="\n".join(lines),
                 inlets=inlets,
@@ -162,6 +175,7 @@ def _dag_context(
     # Pipeline names are identifiers and DAG ids are slugs: safe in a docstring.
     summary = f"lakegate DAG {dag_id}: pipelines {', '.join(members)}."
     linked = {u for t in tasks for u in t.upstream} | {t.var for t in tasks if t.upstream}
+    depends = {m: depends_on(graph, m) for m in members}
     return {
         "summary": summary,
         "description": summary,
@@ -176,4 +190,5 @@ def _dag_context(
         "owner": ", ".join(owners),
         "function": dag_id,
         "tasks": tasks,
+        "depends": depends,
     }

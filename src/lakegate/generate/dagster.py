@@ -4,13 +4,22 @@ Writes ``<project>_dagster.py`` holding a ``defs = Definitions(...)``:
 
 - one asset per target table (key = the table, group = the project), its deps the
   lake tables the pipeline reads (from :mod:`lakegate.graph`); its compute calls
-  :func:`lakegate.api.run` and returns a ``MaterializeResult`` with the run's row
-  counts, run id and quality score;
+  :func:`lakegate.api.run` and yields a ``MaterializeResult`` with the run's row
+  counts (``rows_loaded`` is the batch's; ``dagster/row_count`` is the table's, from
+  its Delta log: :func:`lakegate.generate.runtime.table_row_count`), run id and
+  quality score;
+- before it runs, the compute asks :func:`lakegate.generate.runtime.check_upstream`
+  whether the newest run of every pipeline it depends on (in this job or another)
+  loaded; when one did not, it logs why and yields nothing, so the asset is skipped
+  (not materialized) like the assets downstream of it, as ``lakegate run --all`` skips
+  them. The asset is a ``multi_asset`` with one ``skippable`` spec and ``can_subset``:
+  the form in which Dagster lets an asset with checks not materialize;
 - one asset check per lakegate check (the contract's, or the pre-load gate's, and the
   post-load gate's), reporting the result lakegate stored for that run (severity
   ERROR for critical checks, WARN otherwise);
-- a ``RetryPolicy`` from ``error_handling`` (only transient failures are retried);
-  owners, tags and description from the pipeline file;
+- a ``RetryPolicy`` from :func:`lakegate.generate.retry_policy` (the same for Airflow
+  and Prefect; only transient failures are retried); owners, tags and description
+  from the pipeline file;
 - one job per cron schedule and a ``ScheduleDefinition`` for it (UTC), and a
   ``manual`` job for unscheduled pipelines.
 """
@@ -22,9 +31,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lakegate.generate import (
+    depends_on,
     gate_checks_of,
     pipelines_by_name,
     render,
+    retry_policy,
     schedule_groups,
 )
 
@@ -95,18 +106,21 @@ def _asset(pipeline: Pipeline, graph: ProjectGraph) -> dict[str, Any]:
     owners = []
     if meta.owner:
         owners.append(meta.owner if _EMAIL.fullmatch(meta.owner) else f"team:{meta.owner}")
+    retry = retry_policy(pipeline)
     return {
         "pipeline": pipeline.name,
         "target": target,
+        "op": safe_name(target),
         "function": f"{target}_asset",
+        "upstream": depends_on(graph, pipeline.name),
         "checks_name": f"{target}_checks",
         "deps": list(node.reads),
         "description": meta.description,
         "owners": owners,
         "tags": tags,
         "metadata": metadata,
-        "max_retries": pipeline.error_handling.max_retries,
-        "retry_delay": pipeline.error_handling.retry_delay_seconds,
+        "max_retries": retry.retries,
+        "retry_delay": retry.delay_seconds,
         "checks": _checks(pipeline),
     }
 

@@ -2,13 +2,19 @@
 
 Writes ``<project>_prefect.py`` holding:
 
-- one task per pipeline calling :func:`lakegate.api.run` (retries and their delay from
-  ``error_handling``, retried only when the failure is transient; timeout from
-  ``sla_minutes``; tags from the pipeline file);
+- one task per pipeline running it through :func:`lakegate.generate.isolated.run_isolated`
+  (a child process, killed when ``sla_minutes`` pass: Prefect's own ``timeout_seconds``
+  cannot interrupt a synchronous task in its worker thread); retries and their delay
+  from :func:`lakegate.generate.retry_policy` (the same for Airflow and Dagster),
+  retried only when the failure is transient; tags from the pipeline file. Before it
+  runs, the task asks :func:`lakegate.generate.runtime.check_upstream` whether the
+  newest run of every pipeline it depends on (in this flow or another) loaded, and ends
+  in a ``Skipped`` state (type ``COMPLETED``, the reason as its message) when one did
+  not, as ``lakegate run --all`` skips it;
 - one flow per cron schedule holding the pipelines sharing it, a ``manual`` flow for
   unscheduled ones, and ``all_pipelines`` running every pipeline; in each, tasks are
   submitted in dependency order with ``wait_for`` their upstream futures, so a
-  pipeline runs only after its upstream succeeded;
+  pipeline runs only after its upstream finished;
 - ``deployments()``: a deployment per flow (``flow.to_deployment``), the scheduled
   ones with their cron (UTC), served by ``python <file>`` (``prefect.serve``).
 """
@@ -18,7 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lakegate.generate import pipelines_by_name, render, schedule_groups
+from lakegate.generate import (
+    depends_on,
+    pipelines_by_name,
+    render,
+    retry_policy,
+    schedule_groups,
+)
 
 if TYPE_CHECKING:
     from lakegate.config.pipeline import Pipeline
@@ -49,7 +61,7 @@ def generate(project: Project, graph: ProjectGraph, names: Sequence[str]) -> dic
         "prefect_flows.py.j2",
         project_name=project.name,
         project_root=str(project.root.resolve()),
-        tasks=[_task(pipelines[name]) for name in names],
+        tasks=[_task(pipelines[name], depends_on(graph, name)) for name in names],
         flows=flows,
         any_cron=any(f["cron"] for f in flows),
     )
@@ -57,17 +69,18 @@ def generate(project: Project, graph: ProjectGraph, names: Sequence[str]) -> dic
     return {f"{file}_prefect.py": source}
 
 
-def _task(pipeline: Pipeline) -> dict[str, Any]:
+def _task(pipeline: Pipeline, upstream: tuple[str, ...]) -> dict[str, Any]:
     meta = pipeline.pipeline
-    handling = pipeline.error_handling
+    retry = retry_policy(pipeline)
     return {
         "pipeline": pipeline.name,
         "function": f"{pipeline.name}_task",
         "description": meta.description,
         "tags": ["lakegate", *meta.tags],
-        "retries": handling.max_retries,
-        "retry_delay": handling.retry_delay_seconds,
+        "retries": retry.retries,
+        "retry_delay": retry.delay_seconds,
         "timeout": meta.sla_minutes * 60 if meta.sla_minutes is not None else None,
+        "upstream": upstream,
     }
 
 

@@ -9,7 +9,9 @@ other DAGs, so they are inlet assets of the flights task. With flights and plane
 to the airlines schedule the same dependencies become task edges of one DAG, and
 ``airflow dags test`` (a real DAG run against a SQLite metadata database in a temporary
 AIRFLOW_HOME) loads the four lake tables in that order, each lakegate run recording the
-run's logical date as its ``run_date``.
+run's logical date as its ``run_date``. A DAG whose task reads a table another DAG
+loads skips that task when the other DAG's pipeline failed, and runs it once that
+pipeline has loaded again.
 
 Runs under ``make test-peers`` in ``.venv-airflow`` (Airflow 3 with lakegate installed).
 """
@@ -30,13 +32,18 @@ import pytest
 if importlib.util.find_spec("airflow") is None:
     pytest.skip("Airflow is not installed (make test-peers)", allow_module_level=True)
 
+from lakegate.api import RunFailed, run
 from lakegate.config.project import load_project
 from lakegate.generate import generate_code
 from lakegate.scaffold import create_project
 
 PROJECT = "demo"
 DAILY = f"lakegate_{PROJECT}_cron_0_4_x_x_x"
+FLIGHTS_DAG = f"lakegate_{PROJECT}_cron_0_5_x_x_x"
 LOGICAL_DATE = "2013-01-02"
+# The post-load gate of the demo's airlines pipeline, and one its 16 rows fail.
+AIRLINES_GATE = "{type: row_count, min: 10}"
+FAILING_GATE = "{type: row_count, min: 100}"
 
 
 def _project(root: Path, *, one_schedule: bool) -> Path:
@@ -190,6 +197,87 @@ def test_dag_run_loads_the_lake_in_order_for_the_logical_date(
     counts = {t: _rows(root / "lake" / t) for t in ("airlines", "airports", "planes", "flights")}
     assert counts["airlines"] == 16
     assert all(n > 0 for n in counts.values()), counts
+
+
+def _airflow(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """Run the ``airflow`` command of this virtualenv; its output when it succeeds."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    done = subprocess.run(
+        [airflow, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout + done.stderr
+
+
+def _set_airlines_gate(root: Path, old: str, new: str) -> None:
+    path = root / "pipelines" / "airlines.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_dag_skips_a_pipeline_whose_upstream_failed_in_another_dag(
+    airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = _project(tmp_path / PROJECT, one_schedule=False)
+    home = tmp_path / "airflow_home"  # its own metadata database and DAG folder
+    home.mkdir()
+    env = {
+        **airflow_env,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+    }
+    _write_dags(root, home / "dags")
+    # What the 04:00 DAGs leave behind: airports and planes loaded, airlines failed.
+    for name in ("airports", "planes"):
+        run(name, project=root, retries=False)
+    _set_airlines_gate(root, AIRLINES_GATE, FAILING_GATE)
+    with pytest.raises(RunFailed, match="post-load gate failed"):
+        run("airlines", project=root, retries=False)
+
+    _airflow(env, tmp_path, "db", "migrate")
+    output = _airflow(env, tmp_path, "dags", "test", FLIGHTS_DAG, LOGICAL_DATE)
+    assert _task_states(home, FLIGHTS_DAG) == [("flights", LOGICAL_DATE, "skipped")]
+    assert "pipeline 'flights' not run: upstream 'airlines' run" in output
+    assert _lakegate_runs(root, "flights") == []  # lakegate did not run it
+    assert not (root / "lake" / "flights").exists()
+
+    _set_airlines_gate(root, FAILING_GATE, AIRLINES_GATE)
+    run("airlines", project=root, retries=False)  # fixed and run again
+    _airflow(env, tmp_path, "dags", "test", FLIGHTS_DAG, "2013-01-03")
+    assert _task_states(home, FLIGHTS_DAG)[-1] == ("flights", "2013-01-03", "success")
+    assert _lakegate_runs(root, "flights") == [("success", "2013-01-03")]
+    assert _rows(root / "lake" / "flights") == 336_776
+
+
+def _task_states(home: Path, dag_id: str) -> list[tuple[str, str, str]]:
+    """``(task, logical date, state)`` of the DAG's task instances, by logical date, from
+    Airflow's metadata database."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT ti.task_id, dr.logical_date, ti.state FROM task_instance ti "
+            "JOIN dag_run dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id "
+            "WHERE ti.dag_id = ? ORDER BY dr.logical_date",
+            [dag_id],
+        ).fetchall()
+    return [(task, str(date)[:10], state) for task, date, state in rows]
+
+
+def _lakegate_runs(root: Path, pipeline: str) -> list[tuple[str, str]]:
+    """``(status, run_date)`` of the pipeline's lakegate runs, oldest first."""
+    with sqlite3.connect(root / ".lakegate" / "state.db") as db:
+        rows = db.execute(
+            "SELECT status, run_date FROM lakegate_runs WHERE pipeline_name = ? "
+            "ORDER BY started_at",
+            [pipeline],
+        ).fetchall()
+    return [(status, str(run_date)) for status, run_date in rows]
 
 
 def _rows(table: Path) -> int:

@@ -1,6 +1,8 @@
 """Dagster loads and runs the code ``lakegate generate dagster`` writes for the demo
 project: the assets materialize in process, in dependency order, and load the lake
-tables; the asset checks report what lakegate stored for each run.
+tables (``dagster/row_count`` is the table's rows, ``rows_loaded`` the run's batch);
+the asset checks report what lakegate stored for each run; a schedule's job skips a
+pipeline whose upstream, run by another job, failed.
 
 Runs only in ``.venv-orchestrators`` (dagster 1.13, prefect 3, lakegate editable):
 ``.venv-orchestrators/bin/python -m pytest -q tests/peers/orchestrators``.
@@ -18,12 +20,16 @@ import pytest
 
 dg = pytest.importorskip("dagster", reason="dagster is not installed (.venv-orchestrators)")
 
+from lakegate.api import RunFailed, run  # noqa: E402
 from lakegate.config.project import Project, load_project  # noqa: E402
 from lakegate.generate import generate_code  # noqa: E402
 from lakegate.scaffold import create_project  # noqa: E402
 from lakegate.state.store import StateStore  # noqa: E402
 
 ORDER = ["airlines", "airports", "planes", "weather", "flights"]
+# The post-load gate of the demo's airlines pipeline, and one its 16 rows fail.
+AIRLINES_GATE = "{type: row_count, min: 10}"
+FAILING_GATE = "{type: row_count, min: 100}"
 
 
 def demo_project(root: Path) -> Project:
@@ -44,6 +50,31 @@ def import_generated(files: dict[str, str], folder: Path) -> ModuleType:
         return importlib.import_module(name.removesuffix(".py"))
     finally:
         sys.path.remove(str(folder))
+
+
+def break_airlines(project: Project, *, broken: bool = True) -> None:
+    """Make the airlines pipeline fail its post-load gate (or pass it again)."""
+    path = project.root / "pipelines" / "airlines.yaml"
+    old, new = (AIRLINES_GATE, FAILING_GATE) if broken else (FAILING_GATE, AIRLINES_GATE)
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def upstream_with_airlines_failed(project: Project) -> None:
+    """Run flights' upstream pipelines with lakegate itself, as the 04:00 schedules
+    would: airports and planes load, airlines fails."""
+    for name in ("airports", "planes"):
+        run(name, project=project.root, retries=False)
+    break_airlines(project)
+    with pytest.raises(RunFailed, match="post-load gate failed"):
+        run("airlines", project=project.root, retries=False)
+
+
+def pipeline_runs(project: Project, pipeline: str) -> list[str]:
+    """The statuses of ``pipeline``'s runs, newest first."""
+    with StateStore(project.state_url) as store:
+        return [r.status for r in store.runs(pipeline, limit=50)]
 
 
 def lake_rows(project: Project, table: str) -> int:
@@ -81,7 +112,9 @@ def test_definitions_load(generated: tuple[Project, ModuleType]) -> None:
     assert job.asset_layer.selected_asset_keys == {dg.AssetKey("airlines"), dg.AssetKey("airports")}
     airlines = module.airlines_asset
     assert airlines.owners_by_key[dg.AssetKey("airlines")] == ["data-platform@example.com"]
-    assert airlines.op.retry_policy == dg.RetryPolicy(max_retries=3, delay=300)
+    # fail-fast: no retries (lakegate.generate.retry_policy, as for Airflow and Prefect)
+    assert airlines.op.retry_policy is None
+    assert module.UPSTREAM["flights"] == ("airlines", "airports", "planes")
 
 
 def test_materialize_loads_the_lake_and_reports_checks(
@@ -111,6 +144,8 @@ def test_materialize_loads_the_lake_and_reports_checks(
         for e in result.get_asset_materialization_events()
     }
     assert materialized["flights"]["rows_loaded"].value == 336_776
+    assert materialized["flights"]["dagster/row_count"].value == 336_776
+    assert materialized["airlines"]["dagster/row_count"].value == 16
     assert materialized["flights"]["run_id"].value == runs["flights"].run_id
     assert materialized["weather"]["rows_rejected"].value == 1  # the 1,048 mph wind
     assert "quality_score" in materialized["weather"]
@@ -150,3 +185,58 @@ def test_a_failed_run_fails_its_asset_and_skips_downstream(
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retried == []  # a data failure is terminal: no retry
     assert not (project.root / "lake" / "flights").exists()
+
+
+def test_row_count_is_the_tables_not_the_batchs(generated: tuple[Project, ModuleType]) -> None:
+    project, module = generated
+    for name in ORDER[:-1]:
+        run(name, project=project.root, retries=False)
+    first = dg.materialize([module.flights_asset], raise_on_error=False)
+    again = dg.materialize([module.flights_asset], raise_on_error=False)  # the lookback only
+    assert first.success and again.success
+    (before,) = [e.materialization.metadata for e in first.get_asset_materialization_events()]
+    (after,) = [e.materialization.metadata for e in again.get_asset_materialization_events()]
+    assert before["rows_loaded"].value == before["dagster/row_count"].value == 336_776
+    assert 0 < after["rows_loaded"].value < 336_776  # the batch: 3 days of flights again
+    assert after["dagster/row_count"].value == lake_rows(project, "flights") == 336_776
+
+
+def test_a_job_skips_a_pipeline_whose_upstream_failed_in_another_job(
+    generated: tuple[Project, ModuleType],
+) -> None:
+    project, module = generated
+    upstream_with_airlines_failed(project)
+    job = module.defs.resolve_job_def("cron_0_5_x_x_x")  # flights, at 05:00
+    instance = dg.DagsterInstance.ephemeral()
+
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success  # skipped, not failed: the failure is the airlines job's
+    assert result.get_asset_materialization_events() == []
+    assert pipeline_runs(project, "flights") == []  # lakegate did not run it
+    assert not (project.root / "lake" / "flights").exists()
+    logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    (skipped,) = [m for m in logs if m.startswith("skipped: ")]
+    assert "pipeline 'flights' not run: upstream 'airlines' run" in skipped
+    assert "failed in load: post-load gate failed: row_count" in skipped
+
+    break_airlines(project, broken=False)
+    run("airlines", project=project.root, retries=False)  # fixed and run again by hand
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["rows_loaded"].value == 336_776
+    assert pipeline_runs(project, "flights") == ["success"]
+
+
+def test_checks_alone_report_the_newest_stored_run(generated: tuple[Project, ModuleType]) -> None:
+    project, module = generated
+    record = run("airlines", project=project.root, retries=False).record
+    checks_only = dg.AssetSelection.checks_for_assets(module.airlines_asset)
+    result = dg.materialize([module.airlines_asset], selection=checks_only)
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    assert pipeline_runs(project, "airlines") == ["success"]  # nothing ran again
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {c.name for c in module.airlines_checks}
+    assert {e.metadata["lakegate/run_id"].value for e in evaluations} == {record.run_id}
+    assert all(e.passed for e in evaluations)
