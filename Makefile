@@ -115,6 +115,7 @@ test: services
 # Slow suites, each its own target (.ci/run calls them too).
 test-spark: spark-cluster
 	$(BIN)/python -m pytest -q tests/spark
+	$(BIN)/pytest -q -p no:cacheprovider --engine spark tests/checks
 
 # Peer tools are heavy and pin their own dependencies: each group gets its own virtualenv.
 # $(call peer-venv,DIR,LOCK,PIP ARGUMENTS): create DIR and install into it from requirements/LOCK.txt.

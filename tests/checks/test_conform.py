@@ -68,6 +68,7 @@ def test_a_row_that_does_not_cast_fails_only_its_type_check(engine, load):
     scope = Scope(
         table="dataset",
         columns=engine.columns("dataset"),
+        dialect=engine.dialect,
         conform=conform_types({"alt": INTEGER}, engine.columns("dataset")),
     )
     select = row_failures_select(compile_all(ALT_CHECKS, scope), scope)
@@ -110,7 +111,7 @@ def test_data_of_the_contract_types_is_not_conformed(engine, load):
     load({"alt": pa.array([1044, 13], pa.int64())})
     columns = engine.columns("dataset")
     assert conform_types(declared_types(ALT_CHECKS), columns) == {}
-    scope = Scope(table="dataset", columns=columns)
+    scope = Scope(table="dataset", columns=columns, dialect=engine.dialect)
     select, _ = aggregate_select(compile_all(ALT_CHECKS, scope), scope)
     assert select.find(exp.TryCast) is None
     report = evaluate_checks(engine, "dataset", ALT_CHECKS, now=NOW)

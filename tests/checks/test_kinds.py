@@ -35,7 +35,7 @@ from lakegate.checks.evaluate import (
 )
 from lakegate.checks.results import CheckResult, ValidationReport
 from lakegate.engines import Engine
-from lakegate.errors import ConfigError, InputDataError
+from lakegate.errors import ConfigError, EngineError, InputDataError
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 INTEGER = m.ColumnType(m.LogicalType.INTEGER)
@@ -44,9 +44,10 @@ INTEGER = m.ColumnType(m.LogicalType.INTEGER)
 COLUMNS = ["value", "first name", 'say "hi"', "select"]
 
 
-def quote(name: str) -> str:
-    """``name`` as a quoted SQL identifier, for the SQL text a user writes."""
-    return '"' + name.replace('"', '""') + '"'
+def quote(engine: Engine, name: str) -> str:
+    """``name`` as a quoted SQL identifier, for the SQL text a user writes in the engine's
+    dialect: double quotes on DuckDB, backticks on Spark."""
+    return exp.to_identifier(name, quoted=True).sql(dialect=engine.dialect)
 
 
 def run(
@@ -217,7 +218,7 @@ def test_expression_fails_false_rows_and_passes_null_results(engine, load, colum
             "cap": pa.array([5, 5, 5, 6, 1, None], pa.int64()),
         }
     )
-    report = run(engine, m.Expression(id="ex", expression=f"{quote(column)} <= cap"))
+    report = run(engine, m.Expression(id="ex", expression=f"{quote(engine, column)} <= cap"))
     # (7, 5) and (9, 6) fail; the two rows holding a null give NULL, which passes.
     # Samples show the columns the expression reads.
     samples = ({column: 7, "cap": 5}, {column: 9, "cap": 6})
@@ -231,6 +232,12 @@ def test_expression_passes(engine, load):
     assert counts(result) == (True, 0, 0, 3, ())
 
 
+@pytest.mark.spark_gap(
+    EngineError,
+    match=r"DATETIME_FIELD_OUT_OF_BOUNDS",
+    reason="Spark SQL has no TRY(expression): under ANSI mode the row's error stops the "
+    "whole validation (and without ANSI it would be NULL, which passes: a wrong result)",
+)
 def test_a_row_the_expression_cannot_be_evaluated_for_fails_without_stopping(engine, load):
     # make_date raises on month 13: that row fails; a NULL input still passes.
     load(
@@ -396,6 +403,27 @@ def test_unique_combination(engine, load, column):
     samples = ({column: 1, "b": "x"}, {column: 2, "b": None})
     assert counts(report.results[0]) == (False, observed, 4, 6, samples)
     assert report.passed is False
+
+
+def test_struct_samples_order_a_null_field_last(engine, load):
+    # DuckDB orders a struct's NULL field after every value (Spark, natively, before):
+    # every engine gives DuckDB's order, so both list the same samples.
+    load(
+        {
+            "a": pa.array([2, 2, 2, 2, None, None, 1, 1], pa.int64()),
+            "b": pa.array([None, None, "a", "a", "z", "z", "q", "q"]),
+        }
+    )
+    result = result_of(engine, m.UniqueCombination(id="uc", keys=("a", "b")))
+    assert result.samples == (
+        {"a": 1, "b": "q"},
+        {"a": 2, "b": "a"},
+        {"a": 2, "b": None},
+        {"a": None, "b": "z"},
+    )
+    load({"a": pa.array([None, -1, -1, 9], pa.int64()), "b": pa.array([1, 2, None, 3], pa.int64())})
+    result = result_of(engine, m.Expression(id="ex", expression="coalesce(a, b, 0) > 5"))
+    assert result.samples == ({"a": -1, "b": 2}, {"a": -1, "b": None}, {"a": None, "b": 1})
 
 
 def test_unique_combination_passes_with_repeated_all_null_keys(engine, load):
@@ -596,7 +624,7 @@ def test_custom_sql_fails_on_returned_rows(engine, load, column):
             "label": pa.array(["a", "b", "c", "d", "e"]),
         }
     )
-    q = quote(column)
+    q = quote(engine, column)
     report = run(
         engine,
         m.CustomSql(id="rows", sql=f"SELECT * FROM dataset WHERE {q} < 0"),
@@ -760,13 +788,13 @@ def test_row_failures_select_lists_the_failed_row_checks(engine, load, column):
         m.Range(id="range", column=column, max=10),
         m.AcceptedValues(id="accepted", column="b", values=("x", "y", "toolong")),
         m.Length(id="length", column="b", max=3),
-        m.Expression(id="expr", expression=f"{quote(column)} < c"),
+        m.Expression(id="expr", expression=f"{quote(engine, column)} < c"),
         # Set-level: each fails on this data, and none may show up per row.
         m.Unique(id="unique", column=column),
         m.RowCount(id="row_count", min=100),
         m.CustomSql(id="custom", sql="SELECT * FROM dataset"),
     ]
-    scope = Scope(table="dataset", columns=engine.columns("dataset"))
+    scope = Scope(table="dataset", columns=engine.columns("dataset"), dialect=engine.dialect)
     select = row_failures_select(compile_all(checks, scope), scope)
     rows = engine.query(select)
     failed = {row[0]: sorted(row[-1]) for row in rows}
@@ -793,7 +821,7 @@ def test_row_failures_select_lists_the_failed_row_checks(engine, load, column):
 def test_row_failures_select_without_row_level_checks(engine, load):
     load({"value": pa.array([1, 1, None], pa.int64())})
     checks = [m.Unique(id="unique", column="value"), m.RowCount(id="rc", min=10)]
-    scope = Scope(table="dataset", columns=engine.columns("dataset"))
+    scope = Scope(table="dataset", columns=engine.columns("dataset"), dialect=engine.dialect)
     rows = engine.query(row_failures_select(compile_all(checks, scope), scope))
     assert sorted(rows, key=repr) == [(1, []), (1, []), (None, [])]
 
@@ -809,7 +837,7 @@ def test_failure_predicates_are_never_null(engine, load):
         m.Length(id="ln", column="s", max=1),
         m.Expression(id="ex", expression="a < 10"),
     ]
-    scope = Scope(table="dataset", columns=engine.columns("dataset"))
+    scope = Scope(table="dataset", columns=engine.columns("dataset"), dialect=engine.dialect)
     compiled = compile_all(checks, scope)
     select = exp.select(*[c.failure.copy() for c in compiled]).from_(scope.source())
     for row in engine.query(select):
@@ -829,7 +857,7 @@ def test_aggregate_select_is_one_select_sharing_identical_aggregates(engine, loa
         m.Range(id="rg", column="a", max=10),  # COUNT(a)
         m.Distribution(id="di", column="a", mean_max=100),  # COUNT(a), AVG(a)
     ]
-    scope = Scope(table="dataset", columns=engine.columns("dataset"))
+    scope = Scope(table="dataset", columns=engine.columns("dataset"), dialect=engine.dialect)
     select, mappings = aggregate_select(compile_all(checks, scope), scope)
     rc, nn, nr, un, rg, di = mappings
 
@@ -890,7 +918,9 @@ def test_evaluate_checks_scans_once_for_all_aggregates(engine, load, monkeypatch
     # The aggregate scan, plus one query fetching the samples of the failing row checks.
     assert len(scans) == 2
     assert not any(isinstance(e.this, exp.Filter) for e in scans[0].expressions)
-    assert all(isinstance(e, exp.Filter) for e in scans[1].expressions)
+    # DuckDB: one aggregate per failing check; Spark: one top-5 subquery per failing check.
+    sample_kind = exp.Subquery if engine.dialect == "spark" else exp.Filter
+    assert all(isinstance(e, sample_kind) for e in scans[1].expressions)
     assert [r.passed for r in report.results] == [
         False,
         False,
@@ -922,5 +952,17 @@ def test_duplicate_check_ids_are_rejected(engine, load):
 
 def test_regex_the_engine_cannot_run_is_a_config_error(engine, load):
     load({"s": pa.array(["a"])})
-    with pytest.raises(ConfigError):
-        run(engine, m.Regex(id="re", column="s", pattern="a(?=b)"))
+    # A back-reference: Python's re has it, neither RE2 (DuckDB) nor Java (Spark) does.
+    with pytest.raises(ConfigError, match="cannot use the regular expression"):
+        run(engine, m.Regex(id="re", column="s", pattern="(?P<x>a)(?P=x)"))
+
+
+def test_a_look_ahead_is_a_config_error_on_duckdb_and_runs_on_spark(engine, load):
+    # RE2 (DuckDB) has no look-arounds; Java's regex (Spark's RLIKE) has them.
+    load({"s": pa.array(["ab", "ac", None])})
+    check = m.Regex(id="re", column="s", pattern="a(?=b)")
+    if engine.dialect == "duckdb":
+        with pytest.raises(ConfigError, match="cannot use the regular expression"):
+            run(engine, check)
+    else:
+        assert counts(result_of(engine, check)) == (False, 1, 1, 2, ("ac",))

@@ -36,14 +36,14 @@ import sqlglot
 from sqlglot import exp
 
 from lakegate.checks import model as m
-from lakegate.checks.conform import cast_failure
+from lakegate.checks.conform import cast_failure, try_cast
 from lakegate.checks.conform import engine_type as engine_type  # re-exported
 from lakegate.checks.conform import type_accepts as type_accepts  # re-exported
 from lakegate.checks.results import CheckResult
+from lakegate.checks.samples import SAMPLE_SIZE, is_aggregate, smallest
 from lakegate.errors import ConfigError, InputDataError
 from lakegate.transform import parse_select
 
-SAMPLE_SIZE = 5
 ROWS = "rows"  # the shared COUNT(*) aggregate every evaluation carries
 
 Values = Mapping[str, Any]
@@ -60,7 +60,9 @@ class Scope:
         refs: ``{check 'to' value: engine table name}`` for the other datasets that
             relationships and reconciliation checks read.
         now: Reference time for freshness (timezone-aware, UTC).
-        dialect: sqlglot dialect used to parse user SQL.
+        dialect: The engine's sqlglot dialect (``duckdb``, ``spark``): user SQL is
+            parsed in it, and the few trees the dialects need spelled differently
+            (samples, a failing expression) are built for it.
         ref_columns: ``{engine table name: {column: type}}`` of the bound datasets,
             so checks can name their columns with the same errors as the dataset's.
         history: Row counts of the previous runs' batches, newest first (for
@@ -110,7 +112,7 @@ class Scope:
         """``reference`` (a reference to column ``name``, possibly table-qualified) cast
         to the contract's type when the column is conformed, else as it is."""
         target = self.conform.get(name)
-        return reference if target is None else exp.TryCast(this=reference, to=target.copy())
+        return reference if target is None else try_cast(reference, target)
 
     def value_type(self, name: str) -> exp.DataType:
         """The engine type of :meth:`value` (the contract's type when conformed)."""
@@ -153,25 +155,17 @@ def _count_if(predicate: exp.Expr) -> exp.Expr:
     return exp.CountIf(this=predicate)
 
 
-def _samples(value: exp.Expr, predicate: exp.Expr) -> exp.Expr:
-    """The SAMPLE_SIZE smallest distinct values among failing rows (deterministic)."""
-    return exp.Filter(
-        this=exp.Min(
-            this=exp.Distinct(expressions=[value]), expressions=[exp.Literal.number(SAMPLE_SIZE)]
-        ),
-        expression=exp.Where(this=predicate),
-    )
-
-
-def samples_aggregate(compiled: Compiled) -> exp.Expr:
-    """The aggregate fetching a row-level check's samples.
+def samples_aggregate(compiled: Compiled, scope: Scope) -> exp.Expr:
+    """The expression fetching a row-level check's samples (see
+    :func:`lakegate.checks.samples.smallest`: an aggregate over ``scope``'s table on
+    DuckDB, a scalar subquery on Spark).
 
     Samples are not part of the shared scan: ``MIN(DISTINCT ...)`` there would make
     DuckDB materialise the scanned columns, and on clean data no check needs one.
     The evaluator fetches them for the checks that failed, in one follow-up query.
     """
     assert compiled.failure is not None and compiled.sample is not None
-    return _samples(compiled.sample.copy(), compiled.failure.copy())
+    return smallest(compiled.sample, scope.source(), compiled.failure, scope.dialect)
 
 
 def _distinct_samples(values: Any) -> tuple[Any, ...]:
@@ -399,14 +393,19 @@ def _duplicates_query(names: Sequence[str], scope: Scope, check_id: str) -> exp.
         .where(present)
         .group_by(*[k.copy() for k in keys])
         .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
-        .subquery("d")
+        .subquery(exp.to_identifier("d", quoted=True))
     )
     k, n = exp.column("k", quoted=True), exp.column("n", quoted=True)
+    fields = (
+        [exp.Dot(this=k.copy(), expression=exp.to_identifier(name, quoted=True)) for name in names]
+        if len(keys) > 1
+        else []
+    )
     return exp.select(
         exp.Count(this=exp.Star()),
         exp.Sum(this=n),
-        exp.Min(this=k, expressions=[exp.Literal.number(SAMPLE_SIZE)]),
-    ).from_(groups)
+        smallest(k, groups, None, scope.dialect, distinct=False, fields=fields),
+    ).from_(groups.copy())
 
 
 def _unique_result(check: m.Check, values: Values, rows: QueryRows) -> CheckResult:
@@ -458,16 +457,14 @@ def _compile_relationships(check: m.Relationships, scope: Scope) -> Compiled:
             exp.EQ(this=exp.column(check.field, table="parent", quoted=True), expression=child_col)
         )
     )
+    child = scope.source().as_("child", quoted=True)
+    orphan = exp.and_(_not_null(child_col), exp.Not(this=exp.Exists(this=match)))
+    # An aggregate (DuckDB) reads this query's rows, the orphans already; a scalar
+    # subquery (Spark) filters its own.
+    only = None if is_aggregate(scope.dialect) else orphan
+    samples = smallest(child_col, child, only, scope.dialect)
     orphans = (
-        exp.select(
-            exp.Count(this=exp.Star()),
-            exp.Min(
-                this=exp.Distinct(expressions=[child_col.copy()]),
-                expressions=[exp.Literal.number(SAMPLE_SIZE)],
-            ),
-        )
-        .from_(scope.source().as_("child", quoted=True))
-        .where(exp.and_(_not_null(child_col), exp.Not(this=exp.Exists(this=match))))
+        exp.select(exp.Count(this=exp.Star()), samples).from_(child.copy()).where(orphan.copy())
     )
 
     def evaluate(values: Values, rows: QueryRows) -> CheckResult:
@@ -618,7 +615,7 @@ def _compile_custom_sql(check: m.CustomSql, scope: Scope) -> Compiled:
     user = parse_custom_query(check.sql, scope, check.id)
     failing = (
         exp.select(exp.Window(this=exp.Count(this=exp.Star())).as_("__n", quoted=True), exp.Star())
-        .from_(user.subquery("failing", copy=False))
+        .from_(user.subquery(exp.to_identifier("failing", quoted=True), copy=False))
         .order_by(exp.Ordered(this=exp.var("ALL")))  # the smallest rows: deterministic samples
         .limit(SAMPLE_SIZE)
     )

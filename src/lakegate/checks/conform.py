@@ -91,6 +91,16 @@ def type_accepts(column_type: m.ColumnType, physical: exp.DataType) -> bool:
     return physical.this in _ACCEPTS[column_type.name]
 
 
+def try_cast(value: exp.Expr, to: exp.DataType) -> exp.TryCast:
+    """``TRY_CAST(value AS to)``: NULL where a value does not cast, in every dialect.
+
+    ``safe=True`` makes sqlglot write ``TRY_CAST`` for Spark too; without it its Spark
+    generator writes ``CAST``, which raises ``CAST_INVALID_INPUT`` under ANSI mode on
+    the first value that does not cast (DuckDB writes ``TRY_CAST`` either way).
+    """
+    return exp.TryCast(this=value.copy(), to=to.copy(), safe=True)
+
+
 def _not_null(c: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null()))
 
@@ -105,7 +115,7 @@ def cast_failure(column_type: m.ColumnType, c: exp.Expr, physical: exp.DataType)
     """
     if column_type.name in _NESTED:
         return _not_null(c)  # a non-nested column cannot hold nested values
-    cast = exp.TryCast(this=c.copy(), to=engine_type(column_type))
+    cast = try_cast(c, engine_type(column_type))
     lost: exp.Expr = exp.Is(this=cast, expression=exp.Null())
     if physical.this not in exp.DataType.TEXT_TYPES:
         back = exp.Cast(this=cast.copy(), to=physical.copy())
@@ -114,7 +124,7 @@ def cast_failure(column_type: m.ColumnType, c: exp.Expr, physical: exp.DataType)
         written = exp.RegexpLike(this=c.copy(), expression=exp.Literal.string(_INTEGER_TEXT))
         lost = exp.or_(lost, exp.Not(this=written))
     elif column_type.name in (m.LogicalType.DECIMAL, m.LogicalType.NUMBER):
-        as_double = exp.TryCast(this=c.copy(), to=exp.DataType.build("DOUBLE"))
+        as_double = try_cast(c, exp.DataType.build("DOUBLE"))
         back = exp.Cast(this=cast.copy(), to=exp.DataType.build("DOUBLE"))
         lost = exp.or_(lost, exp.NEQ(this=back, expression=as_double))
     return exp.and_(_not_null(c), exp.paren(lost, copy=False))

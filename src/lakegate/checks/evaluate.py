@@ -33,6 +33,7 @@ from lakegate.checks.compile import (
 from lakegate.checks.conform import conform_types, declared_types
 from lakegate.checks.model import Check, ColumnType, Regex
 from lakegate.checks.results import CheckResult, ValidationReport
+from lakegate.checks.samples import is_aggregate
 from lakegate.engines.base import Engine
 from lakegate.errors import ConfigError, EngineError, LakegateError
 
@@ -175,9 +176,23 @@ def _fetch_samples(
     ]
     if not todo:
         return
-    select = exp.select(*[samples_aggregate(compiled[i]) for i in todo]).from_(scope.source())
+    select = samples_select([compiled[i] for i in todo], scope)
     for i, samples in zip(todo, engine.query(select)[0], strict=True):
         values[i]["samples"] = samples
+
+
+def samples_select(compiled: Sequence[Compiled], scope: Scope) -> exp.Select:
+    """One query returning one row: per row-level check of ``compiled`` (each with a
+    ``failure``), the list of its smallest failing values.
+
+    On DuckDB it is one scan of the dataset (one aggregate per check); on Spark a
+    select without FROM holding one top-5 subquery per check (see
+    :mod:`lakegate.checks.samples`).
+    """
+    select = exp.select(*[samples_aggregate(c, scope) for c in compiled])
+    if is_aggregate(scope.dialect):  # else self-contained subqueries: one row, no FROM
+        select = select.from_(scope.source())
+    return select
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -225,7 +240,8 @@ def row_failures_select(compiled: Sequence[Compiled], scope: Scope) -> exp.Selec
     judge the batch, not a row.
     """
     flags = [
-        exp.If(this=c.failure.copy(), true=exp.Literal.string(c.check.id))
+        # The explicit NULL: Spark's IF takes three arguments.
+        exp.If(this=c.failure.copy(), true=exp.Literal.string(c.check.id), false=exp.null())
         for c in compiled
         if c.check.row_level and c.failure is not None
     ]

@@ -59,6 +59,10 @@ class Engine(Protocol):
         """The registered table ``name`` as this engine's sink reads it in place (no
         copy): what :meth:`Sink.write` is given."""
 
+    def describe(self) -> dict[str, str]:
+        """What runs the queries, for lineage and logs: ``name`` and ``version``, plus an
+        engine's own (Spark: ``master``, ``appName``, ``appId``)."""
+
     def progress(self) -> float:
         """The running query's progress in percent (0-100), or -1 when unknown."""
 

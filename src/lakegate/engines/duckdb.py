@@ -210,6 +210,10 @@ class DuckDBEngine:
 
         return StagedBatch(self, name)
 
+    def describe(self) -> dict[str, str]:
+        """``{"name": "duckdb", "version": "2.0.1"}`` (see ``Engine.describe``)."""
+        return {"name": self.name, "version": duckdb.__version__}
+
     def progress(self) -> float:
         """Progress of the running query in percent, or -1 when DuckDB cannot tell."""
         try:

@@ -73,11 +73,15 @@ class SparkEngine:
         conf: Extra Spark configuration, passed through as given (strings).
         jars: ``"auto"``: the project's resolved jars (``make services``) on a local
             master, none on a cluster (it brings its own); a list of jar paths; or ``None``.
-        session: An existing SparkSession to use (not stopped by :meth:`close`).
+        session: An existing SparkSession to use (not stopped by :meth:`close`). Without
+            it, the session already active in this process is used when it runs on
+            ``master`` (``conf``'s runtime settings applied to it; not stopped either),
+            else a new one is started (and stopped by :meth:`close`).
 
     Raises:
-        ConfigError: pyspark is not installed, or ``jars: auto`` finds no resolved jars
-            for a local master.
+        ConfigError: pyspark is not installed, ``jars: auto`` finds no resolved jars
+            for a local master, the active session runs on another master, or a
+            ``conf`` setting it cannot change at runtime differs.
     """
 
     name = "spark"
@@ -92,7 +96,13 @@ class SparkEngine:
         jars: str | list[str] | None = "auto",
         session: Any = None,
     ) -> None:
-        self._own = session is None
+        if session is None:
+            session = _active(master)
+            self._own = session is None  # a session this engine started, stopped by close()
+            if session is not None:
+                _apply(session, conf or {})
+        else:
+            self._own = False
         self.session = session if session is not None else _build(master, app_name, conf, jars)
         self._views: set[str] = set()
         self._kept: dict[str, Any] = {}  # temporary tables: their computed DataFrames
@@ -169,10 +179,8 @@ class SparkEngine:
             rows = frame.collect()
         except Exception as exc:
             raise _error(exc, expression) from None
-        zoned = [
-            i for i, f in enumerate(frame.schema.fields) if f.dataType.typeName() == "timestamp"
-        ]
-        return [_row(tuple(r), zoned) for r in rows]
+        types = [f.dataType for f in frame.schema.fields]
+        return [tuple(_python(v, t) for v, t in zip(r, types, strict=True)) for r in rows]
 
     def execute(self, expression: exp.Expr) -> None:
         """Run a statement that returns nothing (CREATE VIEW/TABLE, DROP, ALTER ... RENAME).
@@ -262,6 +270,18 @@ class SparkEngine:
         """The temporary view ``name`` as a ``pyspark.sql.DataFrame``."""
         return self.session.table(_identifier(name))
 
+    def describe(self) -> dict[str, str]:
+        """The Spark application: ``name``, ``version``, ``master``, ``appName`` and
+        ``appId`` (as the cluster manager and the Spark UI show them)."""
+        context = self.session.sparkContext
+        return {
+            "name": self.name,
+            "version": self.session.version,
+            "master": context.master,
+            "appName": context.appName,
+            "appId": context.applicationId,
+        }
+
     def progress(self) -> float:
         """Completed tasks of the active stages in percent, or -1 when nothing runs."""
         tracker = self.session.sparkContext.statusTracker()
@@ -280,6 +300,51 @@ class SparkEngine:
         self._views.clear()
         if self._own:
             self.session.stop()
+
+
+def _active(master: str) -> Any:
+    """The SparkSession already active in this process (a notebook's, an orchestrator's,
+    an earlier run's), when it runs on ``master``; None when there is none.
+
+    Raises:
+        ConfigError: The active session runs on another master: lakegate cannot start a
+            second one in the same process, and running elsewhere than configured would
+            be a silent change.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    active = SparkSession.getActiveSession()
+    if active is None:
+        return None
+    running = active.sparkContext.master
+    if running != master:
+        raise ConfigError(
+            f"a SparkSession on {running!r} is already active in this process, and "
+            f"spark.master is {master!r}: set spark.master to {running!r}, or run "
+            "lakegate in a process of its own"
+        )
+    return active
+
+
+def _apply(session: Any, conf: Mapping[str, str]) -> None:
+    """Set ``conf`` on a session already running (runtime settings only).
+
+    Raises:
+        ConfigError: A setting is fixed when a session starts (``spark.executor.memory``)
+            and differs from the running session's.
+    """
+    for key, value in conf.items():
+        if session.conf.get(key, None) == str(value):
+            continue
+        try:
+            session.conf.set(key, str(value))
+        except Exception as exc:
+            raise ConfigError(
+                f"spark.conf {key}: the SparkSession already active in this process has "
+                f"another value, and it cannot change while it runs ({_first_line(exc)})"
+            ) from None
 
 
 def _build(
@@ -327,15 +392,31 @@ def _identifier(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect="spark")
 
 
-def _row(values: tuple[Any, ...], zoned: list[int]) -> tuple[Any, ...]:
-    """pyspark returns TIMESTAMP values as naive local datetimes; make them aware UTC."""
-    if not zoned:
-        return values
-    out = list(values)
-    for i in zoned:
-        if isinstance(out[i], dt.datetime) and out[i].tzinfo is None:
-            out[i] = out[i].astimezone(dt.UTC)
-    return tuple(out)
+def _python(value: Any, data_type: Any) -> Any:
+    """A value pyspark returned, as DuckDB's Python client returns the same SQL value.
+
+    pyspark gives a TIMESTAMP as a naive local datetime (made aware UTC here; a
+    TIMESTAMP_NTZ stays naive, as DuckDB's TIMESTAMP does) and a struct as a ``Row``
+    (a dict here, as DuckDB's STRUCT); arrays and maps are converted element by element.
+
+    Args:
+        value: One value of a collected row.
+        data_type: Its ``pyspark.sql.types.DataType`` (from the result's schema).
+    """
+    if value is None:
+        return None
+    kind = data_type.typeName()
+    if kind == "timestamp":
+        return value.astimezone(dt.UTC) if value.tzinfo is None else value
+    if kind == "struct":
+        return {f.name: _python(value[i], f.dataType) for i, f in enumerate(data_type.fields)}
+    if kind == "array":
+        return [_python(v, data_type.elementType) for v in value]
+    if kind == "map":
+        return {
+            _python(k, data_type.keyType): _python(v, data_type.valueType) for k, v in value.items()
+        }
+    return value
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,5 @@
+-- the aggregate scan
+SELECT
+  COUNT(*) AS `a0`,
+  MAX(`created at`) AS `a1`
+FROM `dataset`;

@@ -1,0 +1,5 @@
+-- the aggregate scan
+SELECT
+  COUNT(*) AS `a0`,
+  COUNT(`first name`) AS `a1`
+FROM `dataset`;

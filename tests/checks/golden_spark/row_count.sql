@@ -1,0 +1,4 @@
+-- the aggregate scan
+SELECT
+  COUNT(*) AS `a0`
+FROM `dataset`;
