@@ -24,6 +24,7 @@ RUN_METADATA_KEY = "lakegate.run"
 # name -> "module:Class"; adding a sink adds one line here.
 SINKS: dict[str, str] = {
     "delta": "lakegate.sinks.delta:DeltaSink",
+    "spark-delta": "lakegate.sinks.spark_delta:SparkDeltaSink",
 }
 
 Strategy = Literal["append", "merge", "overwrite", "partition_overwrite", "scd2"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -401,6 +401,27 @@ def _add_actions(table: DeltaTable) -> dict[str, list[Any]]:
     }
 
 
+def commit_metadata(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom commit metadata of one ``DeltaTable.history()`` entry.
+
+    delta-rs writes custom metadata as top-level ``commitInfo`` keys; delta-spark has only
+    ``userMetadata``, a string, where :mod:`lakegate.sinks.spark_delta` puts a JSON object
+    of the same keys. Both are returned as one dict (top-level keys win).
+
+    Args:
+        entry: One history entry (``commitInfo`` as a dict).
+    """
+    found: dict[str, Any] = {}
+    raw = entry.get("userMetadata")
+    if isinstance(raw, str) and raw.startswith("{"):
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(raw)
+            if isinstance(parsed, dict):
+                found.update(parsed)
+    found.update(entry)
+    return found
+
+
 def _commit(entry: dict[str, Any]) -> Commit:
     """A :class:`Commit` from one ``DeltaTable.history()`` entry."""
     millis = entry.get("timestamp")
@@ -410,7 +431,7 @@ def _commit(entry: dict[str, Any]) -> Commit:
         else None
     )
     run_id = pipeline = None
-    raw = entry.get(RUN_METADATA_KEY)
+    raw = commit_metadata(entry).get(RUN_METADATA_KEY)
     if isinstance(raw, str):
         try:
             record = json.loads(raw).get("record") or {}
