@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -122,11 +123,42 @@ class SqlSource(_Strict):
         "longer before its first row needs more.",
     )
     reconcile: Reconcile | None = None
+    partition_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Spark engine only: read in num_partitions parallel JDBC queries, "
+        "split on this numeric, date or timestamp column (on duckdb: refused).",
+    )
+    num_partitions: int | None = Field(
+        default=None,
+        ge=1,
+        description="Spark engine only: how many parallel reads partition_column splits "
+        "the source into (needs partition_column).",
+    )
+    lower_bound: int | float | dt.datetime | dt.date | None = Field(
+        default=None,
+        description="Spark engine only: partition_column's value where the first "
+        "partition's stride ends (rows below it are still read, by the first partition); "
+        "default: the column's minimum among the rows read, queried first.",
+    )
+    upper_bound: int | float | dt.datetime | dt.date | None = Field(
+        default=None,
+        description="Spark engine only: partition_column's value where the last partition's "
+        "stride starts (rows above it are still read, by the last partition); default: "
+        "the column's maximum among the rows read, queried first.",
+    )
+
+    @property
+    def partitioning_keys(self) -> tuple[str, ...]:
+        """The Spark-only partitioning keys this source sets (empty: none)."""
+        keys = ("partition_column", "num_partitions", "lower_bound", "upper_bound")
+        return tuple(k for k in keys if getattr(self, k) is not None)
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlSource:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of table or query")
+        self._check_partitioning()
         if "${" in self.url.get_secret_value():  # a template (lakegate new pipeline)
             return self
         from lakegate.sources.sql import check_source  # the URL's options, the query
@@ -136,6 +168,31 @@ class SqlSource(_Strict):
         except ConfigError as exc:
             raise ValueError(exc.message.removeprefix("extract.source.")) from None
         return self
+
+    def _check_partitioning(self) -> None:
+        keys = self.partitioning_keys
+        if keys and self.partition_column is None:
+            raise ValueError(f"{keys[0]} needs partition_column (a partitioned Spark read)")
+        if self.partition_column is not None and self.num_partitions is None:
+            raise ValueError("partition_column needs num_partitions (how many parallel reads)")
+        lower, upper = self.lower_bound, self.upper_bound
+        if lower is None or upper is None:
+            return
+        if isinstance(lower, dt.date) != isinstance(upper, dt.date):
+            raise ValueError("lower_bound and upper_bound must both be numbers or both dates")
+        if isinstance(lower, dt.date) and isinstance(upper, dt.date):
+            lower, upper = _instant(lower), _instant(upper)
+        if lower > upper:  # type: ignore[operator]
+            raise ValueError(
+                f"lower_bound {self.lower_bound} is above upper_bound {self.upper_bound}"
+            )
+
+
+def _instant(value: dt.date) -> dt.datetime:
+    """A date or datetime as an aware datetime (naive ones and dates as UTC), to compare."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Pagination(_Strict):

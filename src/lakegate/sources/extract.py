@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -64,6 +64,7 @@ def plan_extract(
     run_date: dt.date | None,
     loaded_files: dict[str, tuple[int, int]],
     schema: Any = None,
+    engine: str = "duckdb",
 ) -> ExtractPlan:
     """Decide what a run reads.
 
@@ -74,16 +75,20 @@ def plan_extract(
         run_date: Fills ``{run_date}`` in the source path (ISO date).
         loaded_files: ``{path: (size, mtime_ns)}`` already loaded (new-files mode).
         schema: The contract's columns as a ``pyarrow.Schema`` (types REST records), or None.
+        engine: The engine's name (``duckdb``, ``spark``). On ``spark`` a SQL source is a
+            :class:`~lakegate.sources.spark_jdbc.JdbcDataset`, read by Spark's JDBC reader
+            on the executors; on any other engine the driver process reads it as Arrow.
 
     Raises:
-        ConfigError: ``{run_date}`` is in the path but no run date was given, or
-            a lookback is used with a non-temporal watermark.
+        ConfigError: ``{run_date}`` is in the path but no run date was given,
+            a lookback is used with a non-temporal watermark, or a SQL source sets a
+            Spark-only key (``partition_column``, ...) on another engine.
         InputDataError: The input cannot be found.
     """
     extract = pipeline.extract
     source = extract.source
     if not isinstance(source, FileSource):
-        return _plan_reader(pipeline, watermark, schema)
+        return _plan_reader(pipeline, watermark, schema, engine)
     path = source.path
     if "{run_date}" in path:
         if run_date is None:
@@ -126,8 +131,9 @@ def _lower_bound(pipeline: Pipeline, watermark: Any) -> Any:
     return watermark - dt.timedelta(seconds=lookback)
 
 
-def _plan_reader(pipeline: Pipeline, watermark: Any, schema: Any) -> ExtractPlan:
-    """SQL and REST sources: the watermark filter goes to the source (a bound parameter)."""
+def _plan_reader(pipeline: Pipeline, watermark: Any, schema: Any, engine: str) -> ExtractPlan:
+    """SQL and REST sources: the watermark filter goes to the source (a bound parameter;
+    on Spark's JDBC reader a pushed-down filter)."""
     extract = pipeline.extract
     source = extract.source
     if extract.strategy == "new_files":
@@ -137,7 +143,21 @@ def _plan_reader(pipeline: Pipeline, watermark: Any, schema: Any) -> ExtractPlan
     incremental = extract.strategy == "incremental"
     key = extract.incremental_key if incremental else None
     lower = _lower_bound(pipeline, watermark) if incremental else None
-    if isinstance(source, SqlSource):
+    dataset: Dataset
+    if isinstance(source, SqlSource) and engine == "spark":
+        from lakegate.sources.spark_jdbc import JdbcDataset
+
+        # A SparkNativeDataset: SparkEngine.register builds its frame (not in Dataset's
+        # union, which names the datasets every engine reads).
+        dataset = cast(Dataset, JdbcDataset.from_source(source, key=key, lower_bound=lower))
+    elif isinstance(source, SqlSource):
+        if source.partitioning_keys:
+            name = source.partitioning_keys[0]
+            raise pipeline.error(
+                f"{name} splits a read on the spark engine only; this project's engine is "
+                f"{engine}: remove {', '.join(source.partitioning_keys)}, or run on spark",
+                ("extract", "source", name),
+            )
         from lakegate.sources.sql import read_sql
 
         read = read_sql(source, key=key, lower_bound=lower)
