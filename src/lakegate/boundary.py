@@ -118,7 +118,12 @@ def drop_loaded(engine: Engine, table: str, stored: Boundary) -> int:
     )
     columns = list(engine.columns(table))
     before = _count(engine, table)
-    numbered = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(HASH, quoted=True)])
+    by_hash = exp.column(HASH, quoted=True)
+    numbered = exp.Window(  # Spark wants an order; within one hash every row is the same
+        this=exp.RowNumber(),
+        partition_by=[by_hash],
+        order=exp.Order(expressions=[exp.Ordered(this=by_hash.copy())]),
+    )
     hashed = (
         exp.select(
             *[exp.column(c, quoted=True) for c in columns],
@@ -130,8 +135,14 @@ def drop_loaded(engine: Engine, table: str, stored: Boundary) -> int:
     loaded = exp.Coalesce(
         this=exp.column("n", "s", quoted=True), expressions=[exp.Literal.number(0)]
     )
-    kept = (
-        exp.select(*[exp.column(c, "e", quoted=True) for c in columns])
+    # The k-th copy of a stored hash is kept when more than k copies were loaded before:
+    # numbered and compared in two steps (no QUALIFY, which Spark lacks).
+    numbered_rows = (
+        exp.select(
+            *[exp.column(c, "e", quoted=True) for c in columns],
+            numbered.as_("__k", quoted=True),
+            loaded.as_("__loaded", quoted=True),
+        )
         .from_(hashed)
         .join(
             _t(_STORED).as_("s"),
@@ -141,7 +152,17 @@ def drop_loaded(engine: Engine, table: str, stored: Boundary) -> int:
             ),
             join_type="left",
         )
-        .qualify(exp.GT(this=numbered, expression=loaded))
+        .subquery("k")
+    )
+    kept = (
+        exp.select(*[exp.column(c, "k", quoted=True) for c in columns])
+        .from_(numbered_rows)
+        .where(
+            exp.GT(
+                this=exp.column("__k", "k", quoted=True),
+                expression=exp.column("__loaded", "k", quoted=True),
+            )
+        )
     )
     staged = f"{table}__kept"
     engine.execute(exp.Drop(tables=[_t(staged)], kind="TABLE", exists=True))

@@ -362,6 +362,7 @@ class _Run:
         self.started = time.perf_counter()
         # Temporary tables spill to the project's .lakegate/tmp past the memory limit.
         self.engine = project_engine(project, pipeline=pipeline.name)
+        self.context = replace(self.context, engine=self.engine.describe())
         monitor.engine(self.engine)
         self.record = RunRecord(
             pipeline_name=pipeline.name,
@@ -621,6 +622,7 @@ class _Run:
             run_date=self.options.run_date,
             loaded_files=loaded,
             schema=arrow_schema(self.contract) if self.contract else None,
+            engine=self.engine.name,  # Spark reads a SQL source itself, by JDBC
         )
         if plan.dataset is None:
             return plan
@@ -1299,10 +1301,11 @@ class _Run:
             return
         from deltalake import DeltaTable
 
+        from lakegate.sinks.maintenance import commit_metadata
         from lakegate.state.records import decode_value
 
         for entry in DeltaTable(self.target_uri).history():
-            raw = entry.get(RUN_METADATA_KEY)
+            raw = commit_metadata(entry).get(RUN_METADATA_KEY)  # either writer's commits
             if not raw:
                 continue
             payload = json.loads(raw)

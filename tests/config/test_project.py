@@ -1,4 +1,4 @@
-"""lakegate.yaml: an engine that is not built is refused, never silently replaced."""
+"""lakegate.yaml: the engine, the spark: block, and the engine a project builds."""
 
 from __future__ import annotations
 
@@ -9,28 +9,18 @@ from sqlglot import exp
 
 from lakegate.config.project import load_project
 from lakegate.errors import ConfigError
-from tests.conftest import lakegate
 
 
-def test_engine_spark_is_refused_with_its_position(tmp_path: Path) -> None:
+def test_engine_spark_is_read(tmp_path: Path) -> None:
     (tmp_path / "lakegate.yaml").write_text("name: demo\nengine: spark\n")
+    assert load_project(tmp_path).engine == "spark"
+
+
+def test_an_engine_that_does_not_exist_is_refused_with_its_position(tmp_path: Path) -> None:
+    (tmp_path / "lakegate.yaml").write_text("name: demo\nengine: flink\n")
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
-    message = str(caught.value)
-    assert "lakegate.yaml:2" in message
-    assert "engine 'spark' is not available" in message
-
-
-def test_a_run_on_engine_spark_exits_2_and_writes_nothing(tmp_path: Path) -> None:
-    (tmp_path / "lakegate.yaml").write_text("name: demo\nengine: spark\n")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "p.yaml").write_text(
-        "pipeline: {name: p}\nextract: {source: {type: file, path: x.parquet}}\nload: {target: t}\n"
-    )
-    done = lakegate("run", "--project", str(tmp_path), str(tmp_path / "pipelines" / "p.yaml"))
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "engine 'spark' is not available" in done.stdout + done.stderr
-    assert not (tmp_path / "lake").exists()
+    assert "lakegate.yaml:2" in str(caught.value) and "spark" in str(caught.value)
 
 
 def test_engine_duckdb_is_the_default(tmp_path: Path) -> None:

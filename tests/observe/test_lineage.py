@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import duckdb
 import jsonschema
 import pytest
 import referencing
@@ -210,6 +211,7 @@ def test_a_run_emits_start_and_complete_with_its_datasets_and_facets(demo: Demo)
     assert engine["name"] == "lakegate"
     custom = complete["run"]["facets"]["lakegate"]  # lakegate's own run id
     assert (custom["runId"], custom["pipeline"]) == (record.run_id, "airlines")
+    assert custom["engine"] == {"name": "duckdb", "version": duckdb.__version__}
     job = complete["job"]["facets"]
     assert job["jobType"]["processingType"] == "BATCH"
     assert job["ownership"]["owners"] == [{"name": "data-platform@example.com"}]

@@ -82,7 +82,11 @@ class Project(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     lake: str = "./lake"
     state: str = "sqlite:///.lakegate/state.db"
-    engine: Literal["duckdb", "spark"] = "duckdb"
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="duckdb: embedded, in the lakegate process (the default). spark: "
+        "Apache Spark with Delta Lake on Spark, on the session the spark: block describes.",
+    )
     engine_memory_limit: str = Field(
         default="2GB",
         pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
@@ -102,18 +106,6 @@ class Project(_Strict):
     )
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
-
-    @field_validator("engine")
-    @classmethod
-    def _engine_is_built(cls, value: str) -> str:
-        # Accepting an engine and running on another would be a silent lie: refuse it.
-        if value != "duckdb":
-            raise ValueError(
-                f"engine {value!r} is not available in this version of lakegate: only "
-                "'duckdb' runs pipelines today (the Spark engine is being built); "
-                "remove the key or set engine: duckdb"
-            )
-        return value
 
     @property
     def root(self) -> Path:

@@ -138,7 +138,10 @@ class SparkEngine:
                 delta = delta.option("versionAsOf", dataset.version)
             return delta.load(dataset.path)
         if isinstance(dataset, ArrowDataset):
-            return self.session.createDataFrame(dataset.reader.read_all())
+            data = dataset.reader  # a RecordBatchReader, or a Table
+            return self.session.createDataFrame(
+                data.read_all() if hasattr(data, "read_all") else data
+            )
         paths = list(dataset.paths)
         if dataset.format == "parquet":
             return reader.option("mergeSchema", len(paths) > 1).parquet(*paths)
@@ -229,7 +232,7 @@ class SparkEngine:
         self._kept[name] = frame
 
     def _drop(self, name: str, *, exists: bool) -> None:
-        dropped = self.session.catalog.dropTempView(_identifier(name))
+        dropped = self.session.catalog.dropTempView(name)  # the name itself, not SQL
         if not dropped and not exists:
             raise EngineError(f"cannot drop {name!r}: no such temporary table or view")
         self._views.discard(name)
@@ -296,7 +299,7 @@ class SparkEngine:
     def close(self) -> None:
         """Drop the views this engine registered; stop the session when it made it."""
         for name in self._views:
-            self.session.catalog.dropTempView(_identifier(name))
+            self.session.catalog.dropTempView(name)  # the name itself, not SQL
         self._views.clear()
         if self._own:
             self.session.stop()
@@ -362,7 +365,10 @@ def _build(
         settings.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
     # Spark's driver logs only errors (the first lines of a JVM start included).
     log4j = Path(__file__).with_name("conf") / "spark-log4j2.properties"
-    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j.configurationFile={log4j}"
+    # JVMs in UTC: a TIMESTAMP without a zone read by JDBC means UTC wall time, as on DuckDB.
+    utc = "-Duser.timezone=UTC"
+    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j.configurationFile={log4j} {utc}"
+    settings["spark.executor.extraJavaOptions"] = utc
     jar_paths = _jars(master, jars)
     if jar_paths:
         settings["spark.jars"] = ",".join(jar_paths)

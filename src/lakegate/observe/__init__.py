@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ class RunContext:
         started_at: When the run started (aware UTC).
         orchestration: The orchestrator's run it belongs to (nominal time, parent run;
             :mod:`lakegate.observe.orchestration`), or None to read the environment.
+        engine: What runs the queries (``Engine.describe``: ``name``, ``version``; for
+            Spark the application's ``master``, ``appName`` and ``appId``), or empty.
     """
 
     project: Project
@@ -46,6 +48,7 @@ class RunContext:
     run_id: str
     started_at: dt.datetime
     orchestration: Orchestration | None = None
+    engine: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def batch_newest(
     kind = types.get(column) if column is not None else None
     if column is not None and kind is not None and kind.this in exp.DataType.TEMPORAL_TYPES:
         query = exp.select(exp.Max(this=exp.column(column, quoted=True))).from_(
-            exp.to_table(exp.to_identifier(table, quoted=True).sql(dialect=engine.dialect))
+            exp.Table(this=exp.to_identifier(table, quoted=True))
         )
         return as_utc(engine.query(query)[0][0])
     stamps = [os.stat(path).st_mtime for path in files if os.path.exists(path)]

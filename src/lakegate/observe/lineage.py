@@ -196,7 +196,12 @@ class LineageObserver:
             "processing_engine": facet(
                 engine, version=__version__, name="lakegate", openlineageAdapterVersion=__version__
             ),
-            "lakegate": facet(LakegateRunFacet, runId=run.run_id, pipeline=pipeline.name),
+            "lakegate": facet(
+                LakegateRunFacet,
+                runId=run.run_id,
+                pipeline=pipeline.name,
+                engine=dict(run.engine) or None,
+            ),
             **orchestration_facets(_orchestration(run)),
         }
         state, when = RunState.START, run.started_at

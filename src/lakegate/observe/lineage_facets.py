@@ -42,10 +42,13 @@ F = TypeVar("F", bound=ol.BaseFacet)
 @attr.define
 class LakegateRunFacet(ol.RunFacet):
     """The custom run facet ``lakegate``: lakegate's own run id (``run.runId`` is a UUID
-    derived from it) and the pipeline's name. Its schema: :func:`facet_schema`."""
+    derived from it), the pipeline's name, and the engine that ran it (``name``,
+    ``version``; for Spark the application's ``master``, ``appName``, ``appId``). Its
+    schema: :func:`facet_schema`."""
 
     runId: str
     pipeline: str
+    engine: dict[str, str] | None = None
 
     @staticmethod
     def _get_schema() -> str:
@@ -184,9 +187,10 @@ def load_commit(uri: str, run_id: str) -> tuple[int, int | None, int | None] | N
     from deltalake import DeltaTable
 
     from lakegate.sinks import RUN_METADATA_KEY
+    from lakegate.sinks.maintenance import commit_metadata
 
     for entry in DeltaTable(uri).history(limit=20):
-        raw = entry.get(RUN_METADATA_KEY)
+        raw = commit_metadata(entry).get(RUN_METADATA_KEY)
         if raw and json.loads(raw).get("record", {}).get("run_id") == run_id:
             version = int(entry["version"])
             break

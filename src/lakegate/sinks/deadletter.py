@@ -97,6 +97,10 @@ def _copy_suffix(number: exp.Expr) -> exp.Expr:
     )
 
 
+def _by(column: exp.Expr) -> exp.Order:
+    return exp.Order(expressions=[exp.Ordered(this=column.copy())])
+
+
 def _sha256(value: exp.Expr) -> exp.Expr:
     """SHA-256 of ``value`` as 64 hex characters (DuckDB ``sha256``, Spark ``sha2(x, 256)``)."""
     return exp.SHA2(this=value, length=exp.Literal.number(256))
@@ -118,8 +122,11 @@ def rejects_select(table: str, *, batch_version: int) -> exp.Select:
     record = _c("record")
     numbered = exp.select(
         *[_c(c) for c in REJECT_COLUMNS],
-        exp.Window(this=exp.RowNumber()).as_("__n"),
-        exp.Window(this=exp.RowNumber(), partition_by=[record.copy()]).as_("__copy"),
+        # Numbered in the records' order: the same ids on every engine (Spark wants an order).
+        exp.Window(this=exp.RowNumber(), order=_by(record)).as_("__n"),
+        exp.Window(this=exp.RowNumber(), partition_by=[record.copy()], order=_by(record)).as_(
+            "__copy"
+        ),
     ).from_(exp.to_table(table, quoted=True))
     sep = exp.Literal.string(":")
     return exp.select(
