@@ -247,6 +247,31 @@ class NullKeyError(MergeKeyError):
     """A merge key column is NULL in the batch (such a row can never match)."""
 
 
+def merge_key_error(keys: tuple[str, ...], sample: tuple[Any, ...], count: int) -> MergeKeyError:
+    """The error for a merge key value the batch holds ``count`` times (> 1), or holds NULL.
+
+    Args:
+        keys: The merge key columns.
+        sample: One offending key value tuple, in ``keys``' order.
+        count: How many rows of the batch hold it.
+    """
+    shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, sample, strict=True))
+    if any(v is None for v in sample):
+        return NullKeyError(
+            f"the batch has a NULL merge key ({shown}, {count} row(s)); merge keys must be set",
+            keys=keys,
+            sample=sample,
+            count=count,
+        )
+    return DuplicateKeyError(
+        f"the batch has duplicate merge keys: ({shown}) appears {count} times; "
+        "deduplicate before loading (load.order_by picks the winner)",
+        keys=keys,
+        sample=sample,
+        count=count,
+    )
+
+
 class SchemaChangeError(LoadError, ValueError):
     """The batch's columns or partitioning differ from the target table's.
 
@@ -301,4 +326,5 @@ __all__ = [
     "Sink",
     "Strategy",
     "create_sink",
+    "merge_key_error",
 ]

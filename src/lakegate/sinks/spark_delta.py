@@ -48,13 +48,12 @@ from sqlglot import exp
 
 from lakegate.sinks import (
     CommitInfo,
-    DuplicateKeyError,
     LoadError,
     LoadResult,
     LoadSpec,
-    NullKeyError,
     Scd2Columns,
     SchemaChangeError,
+    merge_key_error,
 )
 from lakegate.sinks.staging import (
     MATCHED,
@@ -459,21 +458,7 @@ class SparkDeltaSink:
         if not rows:
             return
         *sample, n = tuple(rows[0])
-        shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, sample, strict=True))
-        if any(v is None for v in sample):
-            raise NullKeyError(
-                f"the batch has a NULL merge key ({shown}, {n} row(s)); merge keys must be set",
-                keys=keys,
-                sample=tuple(sample),
-                count=n,
-            )
-        raise DuplicateKeyError(
-            f"the batch has duplicate merge keys: ({shown}) appears {n} times; "
-            "deduplicate before loading (load.order_by picks the winner)",
-            keys=keys,
-            sample=tuple(sample),
-            count=n,
-        )
+        raise merge_key_error(keys, tuple(sample), n)
 
     def _check_schema(
         self, table: DeltaTable, frame: DataFrame, spec: LoadSpec, ignore: Sequence[str] = ()

@@ -31,12 +31,11 @@ from sqlglot import exp
 from lakegate.engines.duckdb import DuckDBEngine
 from lakegate.errors import UserInputError
 from lakegate.sinks import (
-    DuplicateKeyError,
     LoadError,
     LoadSpec,
-    NullKeyError,
     Scd2Columns,
     SchemaChangeError,
+    merge_key_error,
 )
 
 DELTA_DIALECT = "postgres"  # "quoted" identifiers, '' escapes: what DataFusion's parser reads
@@ -176,21 +175,7 @@ class Stage:
         if not rows:
             return
         *sample, n = rows[0]
-        shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, sample, strict=True))
-        if any(v is None for v in sample):
-            raise NullKeyError(
-                f"the batch has a NULL merge key ({shown}, {n} row(s)); merge keys must be set",
-                keys=keys,
-                sample=tuple(sample),
-                count=n,
-            )
-        raise DuplicateKeyError(
-            f"the batch has duplicate merge keys: ({shown}) appears {n} times; "
-            "deduplicate before loading (load.order_by picks the winner)",
-            keys=keys,
-            sample=tuple(sample),
-            count=n,
-        )
+        raise merge_key_error(keys, tuple(sample), n)
 
 
 def counting(reader: pa.RecordBatchReader, on_rows: RowsCallback) -> pa.RecordBatchReader:
