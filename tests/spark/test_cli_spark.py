@@ -4,7 +4,6 @@ DuckDB engine reports, on the SparkSession the nearest lakegate.yaml's spark: bl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from lakegate.cli import app
-from lakegate.engines import create_engine
 
 MASTER = "local[2]"
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    engine = create_engine("spark", master=MASTER, conf={"spark.ui.enabled": "false"})
-    yield engine.session  # type: ignore[attr-defined]
-    engine.session.stop()  # type: ignore[attr-defined]
+def session(spark: Any) -> Any:
+    """The Spark tests' one session (tests/spark/conftest.py): the engine reuses it, as it
+    reuses any session active in the process on the same master, and never stops it."""
+    return spark
 
 
 @pytest.fixture

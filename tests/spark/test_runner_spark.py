@@ -10,7 +10,6 @@ serves the module: the engine reuses the session active in the process.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import pytest
 
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
-from lakegate.engines import create_engine
 from lakegate.engines.duckdb import DuckDBEngine
-from lakegate.runner import RunOptions, RunResult, run_pipeline
+from lakegate.runner import Replay, RunOptions, RunResult, run_pipeline
 from lakegate.sources.files import resolve_input
 from tests.conftest import lakegate_killed_at
 from tests.sources.conftest import TABLE, maria_url, pg_url  # noqa: F401
@@ -46,14 +44,10 @@ COUNTERS = ("status", "rows_extracted", "rows_loaded", "rows_rejected", "rows_de
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    engine = create_engine(
-        "spark",
-        master=MASTER,
-        conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"},
-    )
-    yield engine.session  # type: ignore[attr-defined]
-    engine.session.stop()  # type: ignore[attr-defined]
+def session(spark: Any) -> Any:
+    """The Spark tests' one session (tests/spark/conftest.py): the engine reuses it, as it
+    reuses any session active in the process on the same master, and never stops it."""
+    return spark
 
 
 @pytest.fixture
@@ -259,3 +253,27 @@ def test_an_incremental_sql_source_loads_the_same_on_both_engines(
     assert _counters(second["spark"]) == _counters(second["duckdb"])
     assert second["spark"].record.rows_loaded == 0
     assert _differs(roots["duckdb"], roots["spark"]) == 0
+
+
+def test_a_dead_letter_replay_loads_the_same_on_both_engines(projects: dict[str, Path]) -> None:
+    """Rows quarantined by the dep_delay cap, replayed after the contract is relaxed: the
+    records come back with their types (parsed from the dead-letter JSON by each engine's
+    functions) and land once."""
+    merge = STRATEGIES["merge"]
+    for root in projects.values():
+        assert _run(root, merge).ok
+        (root / "contracts" / "flights.yaml").write_text(CONTRACT)  # no cap any more
+    replays = {e: _run(root, merge, replay=Replay()) for e, root in projects.items()}
+    assert replays["spark"].ok, replays["spark"].record.error_message
+    assert _counters(replays["spark"]) == _counters(replays["duckdb"])
+    assert replays["spark"].record.rows_loaded > 0
+    assert _differs(projects["duckdb"], projects["spark"]) == 0
+    for root in projects.values():  # the replayed rows left the dead-letter table
+        engine = _lake(d=root / "lake" / "_dead_letter" / "flights")
+        try:
+            pending = engine.connection.execute(
+                "SELECT count(*) FROM d WHERE replayed_in IS NULL"
+            ).fetchone()
+        finally:
+            engine.close()
+        assert pending == (0,), root
