@@ -11,7 +11,8 @@ boundary deduplication (``dlt.sources.incremental``), whose state keeps the hash
 the rows at the last value.
 
 A boundary row is recognised by its record, not by a merge key: the MD5 of the row's
-JSON over the extract's columns (:func:`row_hash`). A row changed at the source without
+canonical JSON over the extract's columns (:func:`row_hash`, computed from the Python
+values, so the same on every engine). A row changed at the source without
 its key moving (an update within the same second) hashes differently and is loaded, as a
 merge needs; identical rows keep one hash each, so an append loads a second identical
 event once. The hashes of a run's rows at its new watermark's value are stored with the
@@ -21,8 +22,12 @@ and in the state store, so they advance together with it.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlglot import exp
@@ -31,30 +36,63 @@ from lakegate.engines.base import Engine
 from lakegate.sources.extract import literal
 from lakegate.state.records import Boundary
 
-HASH = "__lakegate_row_hash"
 _STORED = "__lakegate_boundary"
 
 
-def row_hash(columns: Sequence[str], present: Collection[str]) -> exp.Expr:
-    """The hash of a row: ``md5(to_json({column: value, ...}))`` as 32 hex characters.
+def row_hash(row: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The hash of a row: the MD5 of its canonical JSON over ``columns``, 32 hex characters.
+
+    Computed here from the row's Python values, not by an engine's ``to_json`` (DuckDB
+    and Spark write timestamps and decimals differently): a table loaded on one engine
+    continues on the other with the same hashes.
 
     Args:
-        columns: The columns hashed, in this order (a stored boundary's columns, or the
-            extract's).
-        present: The columns the table has; one of ``columns`` it lacks counts as null
-            (a column removed at the source since the boundary was stored).
+        row: ``{column: value}`` as pyarrow's ``to_pylist`` gives it.
+        columns: The columns hashed, in this order (a stored boundary's, or the
+            extract's); a column the row lacks counts as null (a column removed at the
+            source since the boundary was stored).
     """
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(
-                this=exp.to_identifier(c, quoted=True),
-                expression=exp.column(c, quoted=True) if c in present else exp.null(),
-            )
-            for c in columns
-        ]
+    text = json.dumps(
+        [_canonical(row.get(c)) for c in columns], separators=(",", ":"), ensure_ascii=False
     )
-    text = exp.cast(exp.JSONFormat(this=struct), exp.DataType.build("TEXT"))
-    return exp.MD5(this=text)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A value as JSON the same way whichever engine read it: timestamps in UTC ISO 8601
+    (naive means UTC, lakegate's rule), dates ISO, decimals and floats as their text."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _at(key: str, value: Any) -> exp.Expr:
+    """Rows whose key is the watermark ``value``: equal to it, or for a timestamp within
+    its microsecond (a finer key, e.g. nanoseconds, truncated to the stored value)."""
+    column = exp.column(key, quoted=True)
+    if isinstance(value, dt.datetime):
+        return exp.and_(
+            exp.GTE(this=column, expression=literal(value)),
+            exp.LT(this=column.copy(), expression=literal(value + dt.timedelta(microseconds=1))),
+        )
+    return exp.EQ(this=column, expression=literal(value))
+
+
+def _rows_at(engine: Engine, table: str, key: str, value: Any) -> Any:
+    """The rows of ``table`` whose key is ``value`` (see :func:`_at`), as a pyarrow Table."""
+    query = exp.select(exp.Star()).from_(_t(table)).where(_at(key, value))
+    return engine.stream(query).read_all()
 
 
 def boundary_after(
@@ -77,8 +115,7 @@ def boundary_after(
         same_value: Whether ``value`` is the old watermark (nothing newer was read).
 
     Returns:
-        The hashes of the rows at ``value`` (``key >= value``: a key finer than the
-        watermark's type, e.g. nanoseconds, stays inside). When the value did not move,
+        The hashes of the rows at ``value`` (:func:`_at`). When the value did not move,
         merged with ``stored``: each hash as many times as the most copies either saw,
         so rows deleted at the source since stay known. None when ``value`` is None.
 
@@ -88,89 +125,62 @@ def boundary_after(
     if value is None:
         return None
     columns = list(engine.columns(table))
-    at = exp.GTE(this=exp.column(key, quoted=True), expression=literal(value))
-    rows = engine.query(exp.select(row_hash(columns, columns)).from_(_t(table)).where(at))
-    counts = Counter(str(h) for (h,) in rows)
+    rows = _rows_at(engine, table, key, value).to_pylist()
+    counts = Counter(row_hash(r, columns) for r in rows)
     if same_value and stored is not None and list(stored.columns) == columns:
         for h, n in Counter(stored.hashes).items():
             counts[h] = max(counts[h], n)
     return Boundary(tuple(columns), tuple(sorted(counts.elements())))
 
 
-def drop_loaded(engine: Engine, table: str, stored: Boundary) -> int:
+def drop_loaded(engine: Engine, table: str, stored: Boundary, key: str, value: Any) -> int:
     """Remove from ``table`` the rows of ``stored`` read again; returns how many.
 
-    Each stored hash removes at most as many rows as it was stored (identical rows
-    loaded once are dropped once; a further identical row is new). ``table`` is
-    replaced by a temporary table of the rows kept, same columns and order.
+    Only rows at the old watermark ``value`` can be boundary rows: they are read into
+    Python (few: the rows sharing one key value), hashed, and each stored hash removes
+    at most as many rows as it was stored (identical rows loaded once are dropped once;
+    a further identical row is new). ``table`` is then replaced by a temporary table of
+    the rows kept, same columns and order.
+
+    Args:
+        engine: The run's engine.
+        table: The extract.
+        stored: The boundary stored with the old watermark.
+        key: The incremental key column.
+        value: The old watermark, whose boundary ``stored`` is.
 
     Raises:
         EngineError: The engine failed to run the statements.
     """
-    if not stored.hashes:
+    if not stored.hashes or value is None:
+        return 0
+    at = _rows_at(engine, table, key, value)
+    left = Counter(stored.hashes)
+    kept: list[int] = []
+    for i, row in enumerate(at.to_pylist()):
+        h = row_hash(row, stored.columns)
+        if left[h] > 0:
+            left[h] -= 1
+        else:
+            kept.append(i)
+    dropped = at.num_rows - len(kept)
+    if not dropped:
         return 0
     import pyarrow as pa
 
-    counts = Counter(stored.hashes)
-    engine.register(
-        _STORED,
-        _arrow(pa.table({"h": list(counts), "n": pa.array(list(counts.values()), pa.int64())})),
+    engine.register(_STORED, _arrow(at.take(pa.array(kept, pa.int64()))))
+    others = exp.or_(
+        exp.Not(this=exp.paren(_at(key, value))),
+        exp.column(key, quoted=True).is_(exp.null()),
     )
-    columns = list(engine.columns(table))
-    before = _count(engine, table)
-    by_hash = exp.column(HASH, quoted=True)
-    numbered = exp.Window(  # Spark wants an order; within one hash every row is the same
-        this=exp.RowNumber(),
-        partition_by=[by_hash],
-        order=exp.Order(expressions=[exp.Ordered(this=by_hash.copy())]),
-    )
-    hashed = (
-        exp.select(
-            *[exp.column(c, quoted=True) for c in columns],
-            row_hash(stored.columns, columns).as_(HASH, quoted=True),
-        )
-        .from_(_t(table))
-        .subquery("e")
-    )
-    loaded = exp.Coalesce(
-        this=exp.column("n", "s", quoted=True), expressions=[exp.Literal.number(0)]
-    )
-    # The k-th copy of a stored hash is kept when more than k copies were loaded before:
-    # numbered and compared in two steps (no QUALIFY, which Spark lacks).
-    numbered_rows = (
-        exp.select(
-            *[exp.column(c, "e", quoted=True) for c in columns],
-            numbered.as_("__k", quoted=True),
-            loaded.as_("__loaded", quoted=True),
-        )
-        .from_(hashed)
-        .join(
-            _t(_STORED).as_("s"),
-            on=exp.EQ(
-                this=exp.column("h", "s", quoted=True),
-                expression=exp.column(HASH, "e", quoted=True),
-            ),
-            join_type="left",
-        )
-        .subquery("k")
-    )
-    kept = (
-        exp.select(*[exp.column(c, "k", quoted=True) for c in columns])
-        .from_(numbered_rows)
-        .where(
-            exp.GT(
-                this=exp.column("__k", "k", quoted=True),
-                expression=exp.column("__loaded", "k", quoted=True),
-            )
-        )
-    )
+    rest = exp.select(exp.Star()).from_(_t(table)).where(others)
     staged = f"{table}__kept"
     engine.execute(exp.Drop(tables=[_t(staged)], kind="TABLE", exists=True))
     engine.execute(
         exp.Create(
             this=_t(staged),
             kind="TABLE",
-            expression=kept,
+            expression=exp.union(rest, exp.select(exp.Star()).from_(_t(_STORED)), distinct=False),
             properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
         )
     )
@@ -178,7 +188,7 @@ def drop_loaded(engine: Engine, table: str, stored: Boundary) -> int:
     engine.execute(
         exp.Alter(this=_t(staged), kind="TABLE", actions=[exp.AlterRename(this=_t(table))])
     )
-    return before - _count(engine, table)
+    return dropped
 
 
 def _arrow(table: Any) -> Any:

@@ -692,7 +692,9 @@ class _Run:
         )
         replacing = self.pipeline.load.strategy in ("overwrite", "partition_overwrite")
         if self._read_boundary is not None and not replacing:
-            self._boundary_dropped = drop_loaded(self.engine, EXTRACT, self._read_boundary)
+            self._boundary_dropped = drop_loaded(
+                self.engine, EXTRACT, self._read_boundary, plan.key, watermark
+            )
 
     def _transform(self) -> int:
         for table in sorted(lake_tables(self.stages)):

@@ -253,6 +253,16 @@ def test_an_incremental_sql_source_loads_the_same_on_both_engines(
     assert _counters(second["spark"]) == _counters(second["duckdb"])
     assert second["spark"].record.rows_loaded == 0
     assert _differs(roots["duckdb"], roots["spark"]) == 0
+    # The DuckDB project moves to Spark: the boundary DuckDB stored is recognised there.
+    (roots["duckdb"] / "lakegate.yaml").write_text(SPARK_YAML)
+    moved = run_pipeline(
+        load_project(roots["duckdb"]),
+        load_pipeline(roots["duckdb"] / "pipelines" / "p.yaml"),
+        RunOptions(),
+    )
+    assert moved.ok, moved.record.error_message
+    assert moved.record.rows_loaded == 0
+    assert moved.record.rows_deduplicated == second["duckdb"].record.rows_deduplicated > 0
 
 
 def test_a_dead_letter_replay_loads_the_same_on_both_engines(projects: dict[str, Path]) -> None:
