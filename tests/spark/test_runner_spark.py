@@ -19,7 +19,7 @@ import pytest
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
 from lakegate.engines.duckdb import DuckDBEngine
-from lakegate.runner import Replay, RunOptions, RunResult, run_pipeline
+from lakegate.runner import KILL_POINTS, Replay, RunOptions, RunResult, run_pipeline
 from lakegate.sources.files import resolve_input
 from tests.conftest import lakegate_killed_at
 from tests.sources.conftest import TABLE, maria_url, pg_url  # noqa: F401
@@ -193,7 +193,7 @@ def _rows(path: Path) -> int:
         con.close()
 
 
-@pytest.mark.parametrize("point", ["after_dead_letter", "after_delta_commit"])
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_driver_killed_mid_run_then_rerun_loads_exactly_once(
     projects: dict[str, Path], point: str
 ) -> None:
