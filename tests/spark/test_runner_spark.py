@@ -23,6 +23,8 @@ from lakegate.runner import KILL_POINTS, Replay, RunOptions, RunResult, run_pipe
 from lakegate.sources.files import resolve_input
 from tests.conftest import lakegate_killed_at
 from tests.sources.conftest import TABLE, maria_url, pg_url  # noqa: F401
+from tests.sources.test_reconcile import copy_table, delete_at_source, write_project
+from tests.sources.test_reconcile import run as recon_run
 from tests.test_runner import CONTRACT, KEYS, pipeline_yaml
 
 MASTER = "local[2]"
@@ -287,3 +289,27 @@ def test_a_dead_letter_replay_loads_the_same_on_both_engines(projects: dict[str,
         finally:
             engine.close()
         assert pending == (0,), root
+
+
+@pytest.mark.parametrize("action", ["delete", "soft_delete"])
+def test_hard_delete_reconcile_gives_the_same_table_on_both_engines(
+    tmp_path: Path, session: Any, request: pytest.FixtureRequest, action: str
+) -> None:
+    """Keys deleted at the source are found by reading every merge key (by JDBC on Spark)
+    and removed (or flagged) by each engine's sink, in one commit."""
+    url = request.getfixturevalue("pg_url")
+    table = copy_table(url)
+    roots = {e: tmp_path / e for e in ("duckdb", "spark")}
+    paths = {
+        e: write_project(root, url, table, reconcile=f"{{action: {action}}}")
+        for e, root in roots.items()
+    }
+    (roots["spark"] / "lakegate.yaml").write_text(SPARK_YAML)
+    for e, root in roots.items():
+        assert recon_run(root, paths[e]).ok
+    delete_at_source(url, table, range(10, 20))
+    results = {e: recon_run(root, paths[e]) for e, root in roots.items()}
+    assert results["spark"].ok, results["spark"].record.error_message
+    assert results["spark"].record.keys_deleted_at_source == 10
+    assert _counters(results["spark"]) == _counters(results["duckdb"])
+    assert _differs(roots["duckdb"], roots["spark"]) == 0
