@@ -19,7 +19,14 @@ import pytest
 from lakegate.config.pipeline import load_pipeline
 from lakegate.config.project import load_project
 from lakegate.engines.duckdb import DuckDBEngine
-from lakegate.runner import KILL_POINTS, Replay, RunOptions, RunResult, run_pipeline
+from lakegate.runner import (
+    KILL_POINTS,
+    REPLAY_KILL_POINTS,
+    Replay,
+    RunOptions,
+    RunResult,
+    run_pipeline,
+)
 from lakegate.sources.files import resolve_input
 from tests.conftest import lakegate_killed_at
 from tests.sources.conftest import TABLE, maria_url, pg_url  # noqa: F401
@@ -313,3 +320,27 @@ def test_hard_delete_reconcile_gives_the_same_table_on_both_engines(
     assert results["spark"].record.keys_deleted_at_source == 10
     assert _counters(results["spark"]) == _counters(results["duckdb"])
     assert _differs(roots["duckdb"], roots["spark"]) == 0
+
+
+@pytest.mark.parametrize("point", REPLAY_KILL_POINTS)
+def test_a_replay_killed_on_spark_then_rerun_loads_each_row_once(
+    projects: dict[str, Path], point: str
+) -> None:
+    spark, duck = projects["spark"], projects["duckdb"]
+    merge = STRATEGIES["merge"]
+    for root in (spark, duck):
+        assert _run(root, merge).ok
+        (root / "contracts" / "flights.yaml").write_text(CONTRACT)  # no cap any more
+    lakegate_killed_at(point, "dlq", "replay", "flights", cwd=spark)
+    again = _run(spark, merge, replay=Replay())  # settles the dead-letter table first
+    assert again.ok, again.record.error_message
+    assert _run(duck, merge, replay=Replay()).ok
+    assert _differs(duck, spark) == 0
+    engine = _lake(d=spark / "lake" / "_dead_letter" / "flights")
+    try:
+        pending = engine.connection.execute(
+            "SELECT count(*) FROM d WHERE replayed_in IS NULL"
+        ).fetchone()
+    finally:
+        engine.close()
+    assert pending == (0,)
