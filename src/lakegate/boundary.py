@@ -197,9 +197,5 @@ def _arrow(table: Any) -> Any:
     return ArrowDataset(table, "watermark boundary")
 
 
-def _count(engine: Engine, table: str) -> int:
-    return int(engine.query(exp.select(exp.Count(this=exp.Star())).from_(_t(table)))[0][0])
-
-
 def _t(name: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name, quoted=True))
